@@ -1,0 +1,240 @@
+"""Helpers to run hello.py for real: as a command, under runserver, gunicorn and honcho.
+
+Settings are read when hello.py is imported, so every configuration is tried in a
+process of its own with its own environment. Every server listens on loopback, and
+is stopped by its PID (its whole process group: gunicorn's workers, runserver's child).
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CONFIG_VARIABLES = ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS_ONLY")
+STRONG_KEY = "x7Jq-2Lk9wPzR4vN8mT1sB6yH3cF5gD0aE-uW7iO9pK2lM4nQ8rS1tV3xY6zA5bC"
+PRODUCTION = {"DEBUG": "off", "SECRET_KEY": STRONG_KEY}
+CHECK_CLEAN = "System check identified no issues (0 silenced)."
+
+
+def environment(**config):
+    """This process's environment without hello.py's variables, then `config`."""
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
+    for name in (
+        "PORT",
+        "WEB_CONCURRENCY",
+        "GUNICORN_CMD_ARGS",
+        "HTTPS",
+        "DJANGO_SETTINGS_MODULE",
+    ):
+        env.pop(name, None)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(config)
+    return env
+
+
+def run_hello(*args, cwd=ROOT, timeout=60, **config):
+    """`python hello.py ARGS` with `config` as its environment; returns the finished process."""
+    return subprocess.run(
+        [sys.executable, "hello.py", *args],
+        check=False,
+        cwd=cwd,
+        env=environment(**config),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def settings_of(**config):
+    """The settings hello.py ends up with under `config`, read in a fresh process."""
+    code = "import json; from django.conf import settings as s; print(json.dumps({n: getattr(s, n, None) for n in dir(s) if n.isupper()}, default=str))"
+    done = run_hello("shell", "-c", code, **config)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def free_port(family=socket.AF_INET):
+    with socket.socket(family) as s:
+        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def need(tool):
+    """The path of `tool`; skips without it on a person's machine, fails in CI."""
+    found = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+    if not found:
+        message = f"{tool} is not installed (Debian: apt-get install {'nginx-light' if tool == 'nginx' else tool})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def request(
+    port,
+    path="/",
+    method="GET",
+    host="127.0.0.1",
+    headers=None,
+    body=None,
+    address="127.0.0.1",
+    timeout=10,
+):
+    """One HTTP request; returns (status, headers as a lower-cased dict, body as text)."""
+    conn = http.client.HTTPConnection(address, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
+        response = conn.getresponse()
+        return (
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            response.read().decode("utf-8", "replace"),
+        )
+    finally:
+        conn.close()
+
+
+class Server:
+    """A server process started in its own session, its output kept in a file."""
+
+    def __init__(self, argv, env, cwd=ROOT):
+        # Kept open for the server's lifetime; closed by stop().
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            mode="w+", prefix="server-", suffix=".log"
+        )
+        self.process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pid = self.process.pid
+
+    def output(self):
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")
+
+    def wait_for_output(self, pattern, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.output())
+            if found:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in the server's output:\n{self.output()}")
+
+    def wait_until_serving(
+        self, port, address="127.0.0.1", host="127.0.0.1", timeout=30
+    ):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"server exited with {self.process.returncode}:\n{self.output()}"
+                )
+            try:
+                return request(port, address=address, host=host, timeout=2)
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"nothing served on port {port}:\n{self.output()}")
+
+    def signal(self, signum):
+        os.kill(self.pid, signum)
+
+    def stop(self, timeout=40):
+        """SIGTERM to the process group led by our PID, SIGKILL if it lingers; the exit status.
+
+        The timeout outlasts gunicorn's 30 s graceful shutdown. A gunicorn master that a
+        Procfile runner started in a session of its own is stopped by the PID it logged.
+        """
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait(timeout)
+            except ProcessLookupError:
+                pass
+        masters = [
+            int(pid)
+            for pid in re.findall(r"Listening at: \S+ \((\d+)\)", self.output())
+        ]
+        for pid in [self.pid, *masters]:
+            try:  # what is left of the group of a leader that died first
+                group = os.getpgid(pid)
+                if group != os.getpgid(0):
+                    os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.log.close()
+        return self.process.returncode
+
+
+@contextmanager
+def serving(argv, port, env, address="127.0.0.1", host="127.0.0.1"):
+    server = Server(argv, env)
+    try:
+        server.wait_until_serving(port, address=address, host=host)
+        yield server
+    finally:
+        server.stop()
+
+
+def gunicorn(port, *options, app="hello", **config):
+    """`gunicorn APP` on loopback with `config`, serving once this yields."""
+    argv = [
+        str(BIN / "gunicorn"),
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+        *options,
+    ]
+    return serving(argv, port, environment(**config))
+
+
+def procfile_command():
+    """The Procfile's `web` command line."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise AssertionError("the Procfile has no web process")
+
+
+def procfile(port, extra_options="", **config):
+    """The Procfile's web process under honcho with PORT set, as a platform runs it."""
+    env = environment(
+        PORT=str(port),
+        GUNICORN_CMD_ARGS=f"--no-control-socket {extra_options}",
+        **config,
+    )
+    argv = [
+        str(BIN / "honcho"),
+        "start",
+        "--no-prefix",
+        "-f",
+        str(ROOT / "Procfile"),
+        "-p",
+        str(port),
+        "web",
+    ]
+    return serving(argv, port, env)

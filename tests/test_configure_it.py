@@ -1,0 +1,225 @@
+"""Configure it: every environment variable's default, each accepted spelling, each refusal.
+
+Settings are read at import, so each case runs hello.py in a process of its own.
+"""
+
+import pytest
+from conftest import (
+    BIN,
+    PRODUCTION,
+    STRONG_KEY,
+    Server,
+    environment,
+    free_port,
+    run_hello,
+    settings_of,
+)
+
+ON = ["on", "true", "1", "yes", "ON", "True", "YES", " yes "]
+OFF = ["off", "false", "0", "no", "OFF", "False", "No", "off\n"]
+FLAG_ACCEPTS = "use on/off, true/false, 1/0 or yes/no"
+
+
+def refusal(name, value, accepted):
+    return f"hello.py: {name}={value!r} is refused; {accepted}"
+
+
+def test_defaults_are_the_books_development_settings():
+    settings = settings_of()
+    assert settings["DEBUG"] is True
+    assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+    assert settings["ROOT_URLCONF"] == "__main__"
+    assert settings["SECURE_SSL_REDIRECT"] is False
+    assert settings["SECURE_PROXY_SSL_HEADER"] is None
+    assert settings["MIDDLEWARE"] == [
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+
+
+@pytest.mark.parametrize("value", ON)
+def test_debug_accepts_every_spelling_of_on(value):
+    assert settings_of(DEBUG=value)["DEBUG"] is True
+
+
+@pytest.mark.parametrize("value", OFF)
+def test_debug_accepts_every_spelling_of_off(value):
+    assert settings_of(DEBUG=value, SECRET_KEY=STRONG_KEY)["DEBUG"] is False
+
+
+@pytest.mark.parametrize("value", ON)
+def test_https_only_accepts_every_spelling_of_on(value):
+    settings = settings_of(HTTPS_ONLY=value)
+    assert settings["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert settings["SECURE_SSL_REDIRECT"] is True
+    assert settings["SECURE_HSTS_SECONDS"] == 31536000
+    assert settings["SESSION_COOKIE_SECURE"] is settings["CSRF_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("value", OFF[:4])
+def test_https_only_accepts_every_spelling_of_off(value):
+    settings = settings_of(HTTPS_ONLY=value)
+    assert settings["SECURE_SSL_REDIRECT"] is False
+    assert settings["SECURE_HSTS_SECONDS"] == 0
+
+
+@pytest.mark.parametrize(
+    "value, hosts",
+    [
+        ("example.com", ["example.com"]),
+        (" example.com , www.example.com ,, ", ["example.com", "www.example.com"]),
+        (
+            ".example.com,[2001:db8::1],192.0.2.7",
+            [".example.com", "[2001:db8::1]", "192.0.2.7"],
+        ),
+        ("myapp.herokuapp.com,localhost.", ["myapp.herokuapp.com", "localhost."]),
+        ("*", ["*"]),
+    ],
+)
+def test_allowed_hosts_is_a_comma_separated_list_trimmed_of_blanks(value, hosts):
+    assert settings_of(ALLOWED_HOSTS=value)["ALLOWED_HOSTS"] == hosts
+
+
+def test_development_key_is_fixed_and_marked_insecure():
+    first, second = settings_of()["SECRET_KEY"], settings_of()["SECRET_KEY"]
+    assert first == second
+    assert first.startswith("django-insecure-") and len(first) >= 50
+
+
+def test_secret_key_from_the_environment_is_used_as_given():
+    assert settings_of(SECRET_KEY=STRONG_KEY)["SECRET_KEY"] == STRONG_KEY
+    assert settings_of(**PRODUCTION)["SECRET_KEY"] == STRONG_KEY
+
+
+def test_a_value_signed_in_one_process_verifies_in_another():
+    signed = run_hello(
+        "shell", "-c", "from django.core import signing; print(signing.dumps('hi'))"
+    )
+    token = signed.stdout.split()[-1]
+    code = f"from django.core import signing; print(signing.loads({token!r}))"
+    assert run_hello("shell", "-c", code).stdout.split()[-1] == "hi"
+
+
+REFUSED = [
+    ({"DEBUG": "maybe"}, "DEBUG", "maybe", FLAG_ACCEPTS),
+    ({"DEBUG": ""}, "DEBUG", "", FLAG_ACCEPTS),
+    ({"DEBUG": "offf"}, "DEBUG", "offf", FLAG_ACCEPTS),
+    ({"DEBUG": "False!"}, "DEBUG", "False!", FLAG_ACCEPTS),
+    ({"HTTPS_ONLY": "https"}, "HTTPS_ONLY", "https", FLAG_ACCEPTS),
+    ({"HTTPS_ONLY": "2"}, "HTTPS_ONLY", "2", FLAG_ACCEPTS),
+    ({"DEBUG": "off"}, "SECRET_KEY", "", "with DEBUG off set a long random one"),
+    (
+        {"DEBUG": "off", "SECRET_KEY": ""},
+        "SECRET_KEY",
+        "",
+        "with DEBUG off set a long random one",
+    ),
+    (
+        {"ALLOWED_HOSTS": ""},
+        "ALLOWED_HOSTS",
+        "",
+        "use host names without scheme or port",
+    ),
+    (
+        {"ALLOWED_HOSTS": " , ,"},
+        "ALLOWED_HOSTS",
+        " , ,",
+        "use host names without scheme or port",
+    ),
+    (
+        {"ALLOWED_HOSTS": "example.com:8000"},
+        "ALLOWED_HOSTS",
+        "example.com:8000",
+        "use host names",
+    ),
+    (
+        {"ALLOWED_HOSTS": "https://example.com"},
+        "ALLOWED_HOSTS",
+        "https://example.com",
+        "use host names",
+    ),
+    (
+        {"ALLOWED_HOSTS": "example.com/app"},
+        "ALLOWED_HOSTS",
+        "example.com/app",
+        "use host names",
+    ),
+    (
+        {"ALLOWED_HOSTS": "example.com example.org"},
+        "ALLOWED_HOSTS",
+        "example.com example.org",
+        "use host names",
+    ),
+]
+
+
+@pytest.mark.parametrize("config, name, value, accepted", REFUSED)
+def test_a_refused_value_stops_any_command_with_one_line_naming_it(
+    config, name, value, accepted
+):
+    for command in ("check", "runserver"):
+        done = run_hello(command, **config)
+        assert done.returncode != 0
+        assert done.stdout == ""
+        lines = done.stderr.splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith(f"hello.py: {name}={value!r} is refused; ")
+        assert accepted in lines[0]
+
+
+def test_missing_secret_key_in_production_says_how_to_make_one():
+    line = run_hello("check", DEBUG="off").stderr.strip()
+    command = line.split("made by: ")[1]
+    assert command == "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+@pytest.mark.parametrize("config, name, value, accepted", REFUSED[::3])
+def test_a_refused_value_makes_gunicorn_exit_instead_of_restarting_workers(
+    config, name, value, accepted
+):
+    port = free_port()
+    argv = [
+        str(BIN / "gunicorn"),
+        "hello",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+    ]
+    server = Server(argv, environment(**config))
+    try:
+        server.process.wait(timeout=30)
+        output = server.output()
+        assert server.process.returncode != 0
+        assert output.count(refusal(name, value, "")[:-1]) == 1, output
+        assert "Traceback" not in output
+        assert "App failed to load" in output
+    finally:
+        server.stop()
+
+
+def test_a_refused_value_under_preloading_gunicorn_exits_too():
+    port = free_port()
+    argv = [
+        str(BIN / "gunicorn"),
+        "hello",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+        "--preload",
+    ]
+    server = Server(argv, environment(DEBUG="sometimes"))
+    try:
+        server.process.wait(timeout=30)
+        assert server.process.returncode != 0
+        assert (
+            refusal("DEBUG", "sometimes", FLAG_ACCEPTS) in server.output().splitlines()
+        )
+    finally:
+        server.stop()
+
+
+def test_https_variable_of_wsgiref_is_not_read_as_https_only():
+    # HTTPS is what wsgiref copies into each request; hello.py must not be configured by it.
+    assert settings_of(HTTPS="on")["SECURE_SSL_REDIRECT"] is False
