@@ -24,7 +24,7 @@ def test_runserver_says_hello_world_at_the_url_it_prints():
     server = runserver(str(free_port()))
     try:
         url = server.wait_for_output(
-            r"Starting development server at http://127\.0\.0\.1:(\d+)/"
+            r"Starting (?:WSGI )?development server at http://127\.0\.0\.1:(\d+)/"
         )
         server.wait_until_serving(int(url[1]))
         status, headers, body = request(int(url[1]))
@@ -38,7 +38,7 @@ def test_runserver_on_ipv6_loopback_answers_the_url_it_prints():
     server = runserver("-6", str(free_port()))
     try:
         url = server.wait_for_output(
-            r"Starting development server at http://\[::1\]:(\d+)/"
+            r"Starting (?:WSGI )?development server at http://\[::1\]:(\d+)/"
         )
         port = int(url[1])
         status, _, body = server.wait_until_serving(
