@@ -84,7 +84,8 @@ https_settings = {
     "CSRF_COOKIE_SECURE": True,
 }
 
-# Guarded, so that a second import (python hello.py test imports it again) is harmless.
+# Guarded: `python hello.py` runs this file as __main__, and an `import hello` then
+# runs it a second time, which must not configure Django twice.
 if not settings.configured:
     settings.configure(
         DEBUG=DEBUG,
