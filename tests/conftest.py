@@ -190,8 +190,8 @@ class Server:
 
 
 @contextmanager
-def serving(argv, port, env, address="127.0.0.1", host="127.0.0.1"):
-    server = Server(argv, env)
+def serving(argv, port, env, address="127.0.0.1", host="127.0.0.1", cwd=ROOT):
+    server = Server(argv, env, cwd=cwd)
     try:
         server.wait_until_serving(port, address=address, host=host)
         yield server
@@ -220,7 +220,7 @@ def procfile_command():
     raise AssertionError("the Procfile has no web process")
 
 
-def procfile(port, extra_options="", **config):
+def procfile(port, extra_options="", procfile_dir=ROOT, **config):
     """The Procfile's web process under honcho with PORT set, as a platform runs it."""
     env = environment(
         PORT=str(port),
@@ -232,9 +232,9 @@ def procfile(port, extra_options="", **config):
         "start",
         "--no-prefix",
         "-f",
-        str(ROOT / "Procfile"),
+        str(procfile_dir / "Procfile"),
         "-p",
         str(port),
         "web",
     ]
-    return serving(argv, port, env)
+    return serving(argv, port, env, cwd=procfile_dir)

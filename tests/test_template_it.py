@@ -1,0 +1,250 @@
+"""Start a project from it: project_name/ through the real `django-admin startproject`."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import (
+    BIN,
+    CHECK_CLEAN,
+    PRODUCTION,
+    ROOT,
+    STRONG_KEY,
+    Server,
+    environment,
+    free_port,
+    procfile,
+    request,
+)
+from write_template import DEVELOPMENT_KEY
+
+README_COMMAND = re.search(
+    r"^django-admin startproject mysite .*$",
+    (ROOT / "README.md").read_text(),
+    re.MULTILINE,
+)[0]
+GENERATED = {"mysite.py", "requirements.txt", "Procfile", "README.md"}
+
+
+def startproject(cwd, name="mysite", *target, template=ROOT / "project_name"):
+    """The README's command, with this checkout's template and the given name and target."""
+    words = README_COMMAND.split()
+    words[words.index("mysite")] = name
+    words = [
+        f"--template={template}" if w.startswith("--template=") else w for w in words
+    ]
+    argv = [str(BIN / "django-admin"), *words[1:3], *target, *words[3:]]
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def run_project(directory, *args, **config):
+    return subprocess.run(
+        [sys.executable, "mysite.py", *args],
+        cwd=directory,
+        env=environment(**config),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def mysite(tmp_path_factory):
+    """A project made by the README's command, as a new user would."""
+    cwd = tmp_path_factory.mktemp("new")
+    done = startproject(cwd)
+    assert (done.returncode, done.stderr) == (0, "")
+    return cwd / "mysite"
+
+
+def test_the_readme_command_makes_the_whole_project(mysite):
+    assert {path.name for path in mysite.iterdir()} == GENERATED
+    for name in GENERATED:
+        text = (mysite / name).read_text()
+        assert "{{" not in text and "{%" not in text and "project_name" not in text
+    assert "gunicorn mysite " in (mysite / "Procfile").read_text()
+    readme = (mysite / "README.md").read_text()
+    assert readme.startswith("# mysite\n") and "python mysite.py runserver" in readme
+    assert "hello" not in (mysite / "mysite.py").read_text()
+
+
+def test_the_new_project_checks_clean_and_deploy_checks_clean_in_production(mysite):
+    done = run_project(mysite, "check")
+    assert (done.returncode, done.stdout.strip()) == (0, CHECK_CLEAN)
+    done = run_project(
+        mysite,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        HTTPS_ONLY="on",
+        **PRODUCTION,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, CHECK_CLEAN, "")
+
+
+def test_the_new_project_refuses_bad_values_naming_itself(mysite):
+    done = run_project(mysite, "check", DEBUG="maybe")
+    assert done.returncode == 4
+    assert (
+        done.stderr
+        == "mysite.py: DEBUG='maybe' is refused; use on/off, true/false, 1/0 or yes/no\n"
+    )
+    assert run_project(mysite, "check", DEBUG="off").stderr.startswith(
+        "mysite.py: SECRET_KEY='' is refused;"
+    )
+
+
+def test_the_new_project_says_hello_world_under_runserver_and_gunicorn(mysite):
+    port = free_port()
+    server = Server(
+        [sys.executable, "mysite.py", "runserver", str(port), "--noreload"],
+        environment(),
+        cwd=mysite,
+    )
+    try:
+        assert server.wait_until_serving(port)[::2] == (200, "Hello World")
+    finally:
+        server.stop()
+    port = free_port()
+    argv = [
+        str(BIN / "gunicorn"),
+        "mysite",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+    ]
+    server = Server(argv, environment(**PRODUCTION), cwd=mysite)
+    try:
+        assert server.wait_until_serving(port, host="localhost")[::2] == (
+            200,
+            "Hello World",
+        )
+    finally:
+        server.stop()
+
+
+def test_the_new_projects_procfile_serves_in_production(mysite):
+    port = free_port()
+    with procfile(port, procfile_dir=mysite, SECRET_KEY=STRONG_KEY) as server:
+        assert request(port, address="::1", host="[::1]")[::2] == (200, "Hello World")
+        assert "Using worker: gevent" in server.output()
+
+
+def test_the_template_renders_exactly_the_shipped_project_under_the_name_hello(
+    tmp_path,
+):
+    done = startproject(tmp_path, "hello")
+    assert done.returncode == 0, done.stderr
+    for name in ("hello.py", "requirements.txt", "Procfile"):
+        generated = DEVELOPMENT_KEY.sub("KEY", (tmp_path / "hello" / name).read_text())
+        shipped = DEVELOPMENT_KEY.sub("KEY", (ROOT / name).read_text())
+        assert generated == shipped, (
+            f"project_name/ and {name} have drifted apart: run `python tests/write_template.py`"
+        )
+
+
+def development_key(project):
+    return DEVELOPMENT_KEY.search((project / "mysite.py").read_text())[0].strip('"')
+
+
+def test_each_new_project_gets_its_own_development_key(mysite, tmp_path):
+    assert startproject(tmp_path).returncode == 0
+    first, second = development_key(mysite), development_key(tmp_path / "mysite")
+    assert first != second
+    for key in (first, second):
+        assert key.startswith("django-insecure-") and len(key) >= 66
+    assert (
+        run_project(
+            mysite,
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.SECRET_KEY)",
+        ).stdout.split()[-1]
+        == first
+    )
+
+
+def test_any_character_django_may_put_in_a_key_leaves_the_file_valid(tmp_path):
+    from django.template import Context, Engine
+
+    key = "$#@()%^&*!=+-_" * 4
+    text = (ROOT / "project_name" / "project_name.py-tpl").read_text()
+    rendered = (
+        Engine()
+        .from_string(text)
+        .render(
+            Context({"project_name": "mysite", "secret_key": key}, autoescape=False)
+        )
+    )
+    (tmp_path / "mysite.py").write_text(rendered)
+    done = run_project(
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SECRET_KEY)",
+    )
+    assert done.stdout.split()[-1] == "django-insecure-" + key, done.stderr
+
+
+def test_a_target_directory_that_exists_works_on_every_django(tmp_path):
+    (tmp_path / "site").mkdir()
+    done = startproject(tmp_path, "mysite", "site")
+    assert done.returncode == 0, done.stderr
+    assert {path.name for path in (tmp_path / "site").iterdir()} == GENERATED
+
+
+def test_a_zip_of_the_template_folder_works_too(tmp_path):
+    archive = shutil.make_archive(
+        str(tmp_path / "project_name"), "zip", ROOT, "project_name"
+    )
+    (tmp_path / "out").mkdir()
+    done = startproject(tmp_path / "out", template=archive)
+    assert done.returncode == 0, done.stderr
+    assert {path.name for path in (tmp_path / "out" / "mysite").iterdir()} == GENERATED
+    assert (
+        run_project(tmp_path / "out" / "mysite", "check").stdout.strip() == CHECK_CLEAN
+    )
+
+
+@pytest.mark.parametrize(
+    "name, error",
+    [
+        (
+            "my-site",
+            "CommandError: 'my-site' is not a valid project name. Please make sure the name is a valid identifier.",
+        ),
+        (
+            "os",
+            "CommandError: 'os' conflicts with the name of an existing Python module and cannot be used as a project name.",
+        ),
+    ],
+)
+def test_a_bad_project_name_gets_djangos_own_error(tmp_path, name, error):
+    done = startproject(tmp_path, name)
+    assert done.returncode == 1
+    assert done.stderr.startswith(error)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_target_already_holding_the_project_file_is_left_untouched(tmp_path):
+    (tmp_path / "site").mkdir()
+    existing = tmp_path / "site" / "mysite.py"
+    existing.write_text("# my work\n")
+    done = startproject(tmp_path, "mysite", "site")
+    assert done.returncode == 1
+    assert "mysite.py already exists" in done.stderr and done.stderr.startswith(
+        "CommandError:"
+    )
+    assert existing.read_text() == "# my work\n"
