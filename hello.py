@@ -10,6 +10,7 @@ DEBUG, SECRET_KEY, ALLOWED_HOSTS and HTTPS_ONLY configure it (README.md has the 
 A value that is not accepted stops start-up with one line naming it.
 """
 
+import gc
 import os
 import re
 import sys
@@ -125,6 +126,9 @@ urlpatterns = [
 ]
 
 application = get_wsgi_application()
+# What import made lives as long as the process: keep it out of the garbage collector,
+# so gunicorn workers forked from a --preload master share its memory, not copy it.
+gc.freeze()
 
 if __name__ == "__main__":
     from django.core.management import execute_from_command_line
