@@ -1,0 +1,10 @@
+"""Flask's quickstart, the peer users would pick instead."""
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def hello_world():
+    return "Hello World"

@@ -1,0 +1,261 @@
+"""Benchmark hello.py against a bare WSGI app, Flask and the single-file Django peers.
+
+    pip install -r tests/benchmark/requirements.txt   # and: apt-get install wrk
+    python tests/benchmark/run.py [--rounds 3] [--seconds 5]
+
+Every app is served by the same gunicorn configuration, on loopback, first as one
+sync worker, then as the Procfile configures it. In each round every app is started
+afresh (time from exec to the first 200), warmed up, loaded with wrk and measured
+(worker memory), then stopped by its PID; rounds interleave the apps, and the ratios
+compare apps within the same round, since these machines are shared and noisy.
+"""
+
+import argparse
+import os
+import re
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = Path(__file__).resolve().parent / "apps"
+BIN = Path(sys.executable).parent
+SECRET_KEY = "benchmark-" + "k3y" * 20
+
+
+def startproject(directory):
+    """Django's default project with a hello view, in production mode."""
+    django_admin = BIN / "django-admin"
+    subprocess.run([django_admin, "startproject", "baseline", directory], check=True)
+    package = Path(directory) / "baseline"
+    (package / "views.py").write_text(
+        "from django.http import HttpResponse\n\n\ndef index(request):\n    return HttpResponse('Hello World')\n"
+    )
+    urls = package / "urls.py"
+    urls.write_text(
+        urls.read_text()
+        + "\nfrom .views import index\n\nurlpatterns.append(path('', index))\n"
+    )
+    settings = package / "settings.py"
+    settings.write_text(
+        settings.read_text()
+        + "\nDEBUG = False\nALLOWED_HOSTS = ['localhost', '127.0.0.1']\nSECRET_KEY = "
+        + repr(SECRET_KEY)
+        + "\n"
+    )
+
+
+def apps(baseline_dir):
+    """name -> (directory to run in, gunicorn app, environment)."""
+    production = {"DEBUG": "off", "SECRET_KEY": SECRET_KEY}
+    return {
+        "bare WSGI": (APPS, "bare:application", {}),
+        "Flask": (APPS, "flask_hello:app", {}),
+        "hello.py": (ROOT, "hello", production),
+        "startproject": (baseline_dir, "baseline.wsgi", {}),
+        "django-singlefile": (
+            APPS,
+            "singlefile_hello:app",
+            {"DJANGO_SECRET_KEY": SECRET_KEY},
+        ),
+        "nanodjango": (APPS, "nanodjango_hello:app", {"SECRET_KEY": SECRET_KEY}),
+    }
+
+
+def procfile_options():
+    """The gunicorn options of the Procfile's web process, less --bind."""
+    line = next(
+        line
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.startswith("web:")
+    )
+    words = shlex.split(line.split(" gunicorn hello ", 1)[1])
+    options = []
+    while words:
+        word = words.pop(0)
+        if word == "--bind":
+            words.pop(0)
+        else:
+            options.append(word)
+    return options
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def memory_kib(pid):
+    """(PSS, USS) of one process in KiB: its fair share, and what it alone holds."""
+    fields = {
+        line.split(":")[0]: int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    }
+    return fields["Pss"], fields["Private_Clean"] + fields["Private_Dirty"]
+
+
+def children(pid):
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()]
+
+
+def wrk(port, seconds, connections):
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            f"http://127.0.0.1:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+
+    def latency_ms(label):
+        value, unit = re.search(
+            rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE
+        ).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        "p50": latency_ms("50%"),
+        "p99": latency_ms("99%"),
+        "errors": (sum(map(int, errors.groups())) if errors else 0)
+        + (int(non_2xx[1]) if non_2xx else 0),
+    }
+
+
+def measure(name, app, options, seconds, connections):
+    directory, target, env = app
+    port = free_port()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
+    argv = [
+        BIN / "gunicorn",
+        target,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+        *options,
+    ]
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        argv,
+        cwd=directory,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        while True:
+            if server.poll() is not None or time.perf_counter() - started > 30:
+                raise RuntimeError(f"{name} did not start")
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/", timeout=5
+                ) as response:
+                    if response.status == 200 and response.read() == b"Hello World":
+                        break
+            except OSError:
+                time.sleep(0.005)
+        first_200_ms = (time.perf_counter() - started) * 1000
+        wrk(port, 1, connections)  # warm-up
+        result = wrk(port, seconds, connections)
+        workers = children(server.pid)
+        result["pss"], result["uss"] = (
+            statistics.mean(m) / 1024 for m in zip(*map(memory_kib, workers))
+        )
+        result["first_200"] = first_200_ms
+        return result
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(40)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def benchmark(title, options, app_set, rounds, seconds, connections):
+    names = list(app_set)
+    results = {name: [] for name in names}
+    for round_number in range(rounds):
+        order = names[round_number % len(names) :] + names[: round_number % len(names)]
+        for name in order:
+            results[name].append(
+                measure(name, app_set[name], options, seconds, connections)
+            )
+    print(
+        f"\n### {title}: gunicorn {' '.join(options)}; wrk -t1 -c{connections}, {rounds} rounds of {seconds} s\n"
+    )
+    print(
+        "| app | req/s (median) | spread | × bare WSGI | × Flask | p50 | p99 | errors | first 200 | worker PSS | worker USS |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        runs = results[name]
+        rps = [r["rps"] for r in runs]
+        vs_bare = statistics.median(
+            r["rps"] / b["rps"] for r, b in zip(runs, results["bare WSGI"])
+        )
+        vs_flask = statistics.median(
+            r["rps"] / f["rps"] for r, f in zip(runs, results["Flask"])
+        )
+        print(
+            f"| {name} | {statistics.median(rps):.0f} | {min(rps):.0f}–{max(rps):.0f} | {vs_bare:.3f} | {vs_flask:.3f} "
+            f"| {statistics.median(r['p50'] for r in runs):.2f} ms | {statistics.median(r['p99'] for r in runs):.2f} ms "
+            f"| {sum(r['errors'] for r in runs)} | {statistics.median(r['first_200'] for r in runs):.0f} ms "
+            f"| {statistics.median(r['pss'] for r in runs):.1f} MB | {statistics.median(r['uss'] for r in runs):.1f} MB |"
+        )
+    sys.stdout.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--seconds", type=int, default=5, help="of load per app per round"
+    )
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--only", help="comma-separated app names")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as baseline_dir:
+        startproject(baseline_dir)
+        app_set = apps(baseline_dir)
+        if args.only:
+            keep = {"bare WSGI", "Flask", *args.only.split(",")}
+            app_set = {name: app for name, app in app_set.items() if name in keep}
+        print(f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}", end="; ")
+        import django
+        import gunicorn
+
+        print(f"Django {django.__version__}; gunicorn {gunicorn.__version__}")
+        configurations = [
+            ("one sync worker", ["--worker-class", "sync", "--workers", "1"])
+        ]
+        configurations.append(("the Procfile's configuration", procfile_options()))
+        for title, options in configurations:
+            benchmark(
+                title, options, app_set, args.rounds, args.seconds, args.connections
+            )
+
+
+if __name__ == "__main__":
+    main()
