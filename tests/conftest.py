@@ -73,14 +73,18 @@ def free_port(family=socket.AF_INET):
         return s.getsockname()[1]
 
 
-def need(tool):
-    """The path of `tool`; skips without it on a person's machine, fails in CI."""
+def missing(message):
+    """Skip a test whose tool is missing on a person's machine; fail it in CI."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def need(tool, package=None):
+    """The path of `tool`, a program from Debian's `package`."""
     found = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
     if not found:
-        message = f"{tool} is not installed (Debian: apt-get install {'nginx-light' if tool == 'nginx' else tool})"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{tool} is not installed (Debian package {package or tool})")
     return found
 
 
@@ -111,7 +115,20 @@ def request(
 class Server:
     """A server process started in its own session, its output kept in a file."""
 
-    def __init__(self, argv, env, cwd=ROOT):
+    def __init__(self, argv, env, cwd=ROOT, isolated=False):
+        # Isolated: in a network namespace of its own holding only loopback, for a
+        # command that binds every interface, as the Procfile's [::]:$PORT does.
+        if isolated:
+            argv = [
+                "unshare",
+                "--net",
+                "sh",
+                "-c",
+                'ip link set lo up && exec "$@"',
+                "isolated",
+                *argv,
+            ]
+        self.isolated = isolated
         # Kept open for the server's lifetime; closed by stop().
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             mode="w+", prefix="server-", suffix=".log"
@@ -125,6 +142,32 @@ class Server:
             start_new_session=True,
         )
         self.pid = self.process.pid
+
+    def request(self, port, **options):
+        """`request()`, made from inside the server's network namespace if it has one."""
+        if not self.isolated:
+            return request(port, **options)
+        code = "import json, sys; from conftest import request; print(json.dumps(request(**json.loads(sys.argv[1]))))"
+        argv = [
+            "nsenter",
+            "--target",
+            str(self.pid),
+            "--net",
+            sys.executable,
+            "-c",
+            code,
+        ]
+        done = subprocess.run(
+            [*argv, json.dumps({"port": port, **options})],
+            cwd=ROOT / "tests",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode:
+            raise OSError(done.stderr.strip().splitlines()[-1])
+        return tuple(json.loads(done.stdout))
 
     def output(self):
         self.log.flush()
@@ -151,7 +194,7 @@ class Server:
                     f"server exited with {self.process.returncode}:\n{self.output()}"
                 )
             try:
-                return request(port, address=address, host=host, timeout=2)
+                return self.request(port, address=address, host=host, timeout=2)
             except OSError:
                 time.sleep(0.05)
         raise AssertionError(f"nothing served on port {port}:\n{self.output()}")
@@ -190,8 +233,10 @@ class Server:
 
 
 @contextmanager
-def serving(argv, port, env, address="127.0.0.1", host="127.0.0.1", cwd=ROOT):
-    server = Server(argv, env, cwd=cwd)
+def serving(
+    argv, port, env, address="127.0.0.1", host="127.0.0.1", cwd=ROOT, isolated=False
+):
+    server = Server(argv, env, cwd=cwd, isolated=isolated)
     try:
         server.wait_until_serving(port, address=address, host=host)
         yield server
@@ -220,13 +265,13 @@ def procfile_command():
     raise AssertionError("the Procfile has no web process")
 
 
-def procfile(port, extra_options="", procfile_dir=ROOT, **config):
-    """The Procfile's web process under honcho with PORT set, as a platform runs it."""
-    env = environment(
-        PORT=str(port),
-        GUNICORN_CMD_ARGS=f"--no-control-socket {extra_options}",
-        **config,
-    )
+def procfile_server(port, procfile_dir=ROOT, **config):
+    """The Procfile's web process under honcho with PORT set, as a platform runs it.
+
+    It binds [::]:$PORT, every interface: so it runs in a network namespace of its own.
+    """
+    need_network_namespace()
+    env = environment(PORT=str(port), GUNICORN_CMD_ARGS="--no-control-socket", **config)
     argv = [
         str(BIN / "honcho"),
         "start",
@@ -237,4 +282,23 @@ def procfile(port, extra_options="", procfile_dir=ROOT, **config):
         str(port),
         "web",
     ]
-    return serving(argv, port, env, cwd=procfile_dir)
+    return Server(argv, env, cwd=procfile_dir, isolated=True)
+
+
+@contextmanager
+def procfile(port, procfile_dir=ROOT, **config):
+    """procfile_server(), serving once this yields."""
+    server = procfile_server(port, procfile_dir, **config)
+    try:
+        server.wait_until_serving(port)
+        yield server
+    finally:
+        server.stop()
+
+
+def need_network_namespace():
+    need("unshare", "util-linux")
+    need("nsenter", "util-linux")
+    need("ip", "iproute2")
+    if os.geteuid() != 0:
+        missing("a network namespace of the test's own needs root")

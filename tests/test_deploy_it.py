@@ -6,16 +6,14 @@ import time
 
 import pytest
 from conftest import (
-    BIN,
     CHECK_CLEAN,
     PRODUCTION,
     ROOT,
     STRONG_KEY,
-    Server,
-    environment,
     free_port,
     gunicorn,
     procfile,
+    procfile_server,
     request,
     run_hello,
 )
@@ -158,30 +156,18 @@ def test_procfile_runs_in_production_on_ipv4_and_ipv6_by_default():
     port = free_port()
     with procfile(port, SECRET_KEY=STRONG_KEY) as server:
         for address, host in (("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")):
-            assert request(port, address=address, host=host)[::2] == (
+            assert server.request(port, address=address, host=host)[::2] == (
                 200,
                 "Hello World",
             )
-        status, _, body = request(port, "/missing")
+        status, _, body = server.request(port, path="/missing")
         assert status == 404 and DEBUG_PAGE not in body
         output = server.output()
         assert "Using worker: gevent" in output and output.count("Booting worker") == 1
 
 
 def test_procfile_without_a_secret_key_refuses_to_start():
-    port = free_port()
-    env = environment(PORT=str(port), GUNICORN_CMD_ARGS="--no-control-socket")
-    argv = [
-        str(BIN / "honcho"),
-        "start",
-        "--no-prefix",
-        "-f",
-        str(ROOT / "Procfile"),
-        "-p",
-        str(port),
-        "web",
-    ]
-    server = Server(argv, env)
+    server = procfile_server(free_port())
     try:
         server.process.wait(timeout=30)
         assert "hello.py: SECRET_KEY='' is refused;" in server.output()
@@ -191,8 +177,8 @@ def test_procfile_without_a_secret_key_refuses_to_start():
 
 def test_procfile_shows_debug_pages_only_when_asked_to():
     port = free_port()
-    with procfile(port, DEBUG="on"):
-        status, _, body = request(port, "/missing")
+    with procfile(port, DEBUG="on") as server:
+        status, _, body = server.request(port, path="/missing")
         assert status == 404 and DEBUG_PAGE in body
 
 
@@ -205,4 +191,4 @@ def test_procfile_honours_web_concurrency():
         # graceful timeout: let the three settle by serving for a moment first.
         deadline = time.monotonic() + 1
         while time.monotonic() < deadline:
-            assert request(port)[0] == 200
+            assert server.request(port)[0] == 200

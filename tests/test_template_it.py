@@ -16,7 +16,6 @@ from conftest import (
     environment,
     free_port,
     procfile,
-    request,
 )
 from write_template import DEVELOPMENT_KEY
 
@@ -138,7 +137,10 @@ def test_the_new_project_says_hello_world_under_runserver_and_gunicorn(mysite):
 def test_the_new_projects_procfile_serves_in_production(mysite):
     port = free_port()
     with procfile(port, procfile_dir=mysite, SECRET_KEY=STRONG_KEY) as server:
-        assert request(port, address="::1", host="[::1]")[::2] == (200, "Hello World")
+        assert server.request(port, address="::1", host="[::1]")[::2] == (
+            200,
+            "Hello World",
+        )
         assert "Using worker: gevent" in server.output()
 
 
