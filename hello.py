@@ -14,8 +14,10 @@ import gc
 import os
 import re
 import sys
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.wsgi import get_wsgi_application
 from django.http import HttpResponse
 from django.urls import path
@@ -97,6 +99,7 @@ if not settings.configured:
         # protection and Host validation are only active when they are listed here.
         MIDDLEWARE=[
             "django.middleware.security.SecurityMiddleware",
+            f"{__name__}.refuse_what_gunicorn_lets_through",
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -119,6 +122,31 @@ if not settings.configured:
 
 def index(request):
     return HttpResponse("Hello World")
+
+
+def refuse_what_gunicorn_lets_through(get_response):
+    """A 400, as for a Host that is not allowed, where gunicorn passes on what HTTP/1.1
+    says to refuse: no Host, an absolute request-target naming another host, a port
+    past 65535; and a body larger than Django's DATA_UPLOAD_MAX_MEMORY_SIZE."""
+
+    def middleware(request):
+        host, target = (
+            request.META.get("HTTP_HOST", ""),
+            request.META.get("RAW_URI", ""),
+        )
+        port, named = re.search(r":(\d+)$", host), urlsplit(target).netloc
+        if (
+            (not host and request.META.get("SERVER_PROTOCOL") == "HTTP/1.1")
+            or (named and named.lower() != host.lower())
+            or (port and int(port[1]) > 65535)
+        ):
+            raise DisallowedHost(f"Host {host!r} refused for {target!r}")
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdecimal() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise RequestDataTooBig(f"{length}-byte body refused")
+        return get_response(request)
+
+    return middleware
 
 
 urlpatterns = [

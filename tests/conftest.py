@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from procfile import gunicorn_options
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -257,12 +258,10 @@ def gunicorn(port, *options, app="hello", **config):
     return serving(argv, port, environment(**config))
 
 
-def procfile_command():
-    """The Procfile's `web` command line."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise AssertionError("the Procfile has no web process")
+def procfile_gunicorn(port, workers=1, **config):
+    """gunicorn as the Procfile configures it, on loopback, with the production environment."""
+    config = {**PRODUCTION, "WEB_CONCURRENCY": str(workers), **config}
+    return gunicorn(port, *gunicorn_options(), **config)
 
 
 def procfile_server(port, procfile_dir=ROOT, **config):

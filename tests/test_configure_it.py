@@ -33,6 +33,7 @@ def test_defaults_are_the_books_development_settings():
     assert settings["SECURE_PROXY_SSL_HEADER"] is None
     assert settings["MIDDLEWARE"] == [
         "django.middleware.security.SecurityMiddleware",
+        "__main__.refuse_what_gunicorn_lets_through",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",

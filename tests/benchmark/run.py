@@ -13,7 +13,6 @@ compare apps within the same round, since these machines are shared and noisy.
 import argparse
 import os
 import re
-import shlex
 import signal
 import socket
 import statistics
@@ -27,6 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "tests"))
+from procfile import gunicorn_options
+
 SECRET_KEY = "benchmark-" + "k3y" * 20
 
 
@@ -67,24 +69,6 @@ def apps(baseline_dir):
         ),
         "nanodjango": (APPS, "nanodjango_hello:app", {"SECRET_KEY": SECRET_KEY}),
     }
-
-
-def procfile_options():
-    """The gunicorn options of the Procfile's web process, less --bind."""
-    line = next(
-        line
-        for line in (ROOT / "Procfile").read_text().splitlines()
-        if line.startswith("web:")
-    )
-    words = shlex.split(line.split(" gunicorn hello ", 1)[1])
-    options = []
-    while words:
-        word = words.pop(0)
-        if word == "--bind":
-            words.pop(0)
-        else:
-            options.append(word)
-    return options
 
 
 def free_port():
@@ -250,7 +234,7 @@ def main():
         configurations = [
             ("one sync worker", ["--worker-class", "sync", "--workers", "1"])
         ]
-        configurations.append(("the Procfile's configuration", procfile_options()))
+        configurations.append(("the Procfile's configuration", gunicorn_options()))
         for title, options in configurations:
             benchmark(
                 title, options, app_set, args.rounds, args.seconds, args.connections

@@ -1,0 +1,28 @@
+"""The Procfile's web process, read as words, for running its gunicorn configuration
+on loopback (the tests' faults and attacks, the benchmark)."""
+
+import shlex
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def web_command(procfile=ROOT / "Procfile"):
+    """The Procfile's `web` command line."""
+    for line in procfile.read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise AssertionError(f"{procfile} has no web process")
+
+
+def gunicorn_options(procfile=ROOT / "Procfile"):
+    """The gunicorn options of the web process, less --bind: e.g. ['--preload']."""
+    words = shlex.split(web_command(procfile).split(" gunicorn ", 1)[1])[1:]
+    options = []
+    while words:
+        word = words.pop(0)
+        if word == "--bind":
+            words.pop(0)
+        else:
+            options.append(word)
+    return options

@@ -1,0 +1,388 @@
+"""Attack it: malformed and malicious requests over raw sockets, against the Procfile's
+gunicorn configuration. Each gets a 4xx (or gunicorn's 501/505) or a closed connection,
+never a 500 nor a traceback, setting or secret, and the server answers 200 right after.
+"""
+
+import socket
+
+import pytest
+from conftest import STRONG_KEY, free_port, procfile_gunicorn, request
+
+OK = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+BIG = 3 * 1024 * 1024  # past Django's DATA_UPLOAD_MAX_MEMORY_SIZE of 2.5 MiB
+
+
+def get(
+    host=b"localhost", target=b"/", version=b"HTTP/1.1", method=b"GET", headers=b""
+):
+    return (
+        method
+        + b" "
+        + target
+        + b" "
+        + version
+        + b"\r\nHost: "
+        + host
+        + b"\r\n"
+        + headers
+        + b"\r\n"
+    )
+
+
+HOSTS = [
+    b"",
+    b" ",
+    b"evil.example",
+    b"localhost.evil.example",
+    b"evil.example#localhost",
+    b"localhost/evil",
+    b"localhost?evil",
+    b"localhost\\evil",
+    b"local host",
+    b"user@localhost",
+    b"user:password@localhost",
+    b"localhost@evil.example",
+    b"evil.example@localhost",
+    b"localhost:abc",
+    b"localhost:-1",
+    b"localhost:65536",
+    b"localhost:99999",
+    b"localhost:1:2",
+    b"localhost:",
+    b"localhost: 80",
+    b"[::1]:x",
+    b"[::1",
+    b"::1",
+    b"[::2]",
+    b"127.0.0.2",
+    b"0x7f.0.0.1",
+    b"2130706433",
+    b"localhost..",
+    b"..",
+    b".",
+    b"-",
+    b"*",
+    b"a" * 300 + b".localhost",
+    b"a" * 5000,
+    b"a" * 20000,
+    "lócalhost".encode(),
+    "localhost\u2024".encode(),
+    "😀.localhost".encode(),
+    b"localhost\xff",
+    b"xn--lcalhost-9za",
+    b"%6c%6f%63%61%6c%68%6f%73%74",
+    b"LOCALHOST:65536",
+    b"[::1]:65536",
+    b"127.0.0.1:99999",
+    b"localhost:00000000000000000000080000",
+]
+
+HOST_ATTACKS = [get(host) for host in HOSTS] + [
+    b"GET / HTTP/1.1\r\n\r\n",  # no Host at all
+    b"GET / HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: evil.example\r\nHost: localhost\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: localhost, evil.example\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost : localhost\r\n\r\n",
+    b"GET / HTTP/1.1\r\n Host: localhost\r\n\r\n",
+    get(target=b"http://evil.example/"),
+    get(target=b"https://evil.example/"),
+    get(target=b"http://localhost.evil.example/"),
+    get(target=b"http://evil.example:80/"),
+    get(target=b"http://user@evil.example/"),
+    get(target=b"//evil.example/"),
+]
+
+OVERSIZED = [
+    get(target=b"/" + b"a" * 5000),
+    get(target=b"/" + b"a" * 100_000),
+    get(target=b"/?" + b"q=1&" * 2000),
+    get(headers=b"X-Big: " + b"a" * 9000 + b"\r\n"),
+    get(headers=b"X-Big: " + b"a" * 100_000 + b"\r\n"),
+    get(headers=b"X-" + b"a" * 9000 + b": 1\r\n"),
+    get(headers=b"Cookie: " + b"c=1; " * 3000 + b"\r\n"),
+    get(headers=b"".join(b"X-%d: 1\r\n" % i for i in range(101))),
+    get(headers=b"".join(b"X-%d: 1\r\n" % i for i in range(1000))),
+    get(headers=b"X-Folded: a\r\n" + b" b\r\n" * 500),
+]
+
+METHODS = [
+    b"get",
+    b"Get",
+    b"G\x00T",
+    b"GE T",
+    b"G@T",
+    b"GET\t",
+    b"",
+    b"A" * 1000,
+    b"A" * 100_000,
+    b"HTTP/1.1",
+    b"\xff\xfe",
+    b"PUT",
+    b"DELETE",
+    b"PATCH",
+    b"POST",
+    b"PROPFIND",
+    b"FOO",
+]
+BAD_METHODS = [get(method=method) for method in METHODS] + [
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    b"CONNECT localhost:443 HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n",
+]
+
+VERSIONS = [
+    b"HTTP/2.0",
+    b"HTTP/3.0",
+    b"HTTP/0.9",
+    b"HTTP/2",
+    b"HTTP/1",
+    b"HTTP/",
+    b"HTTP",
+    b"HTTPS/1.1",
+    b"http/1.1",
+    b"HTTP/1.1.1",
+    b"HTTP/a.b",
+    b"HTTP/9.9",
+    b"HTTP/1.10",
+    b"HTTP/01.1",
+    b"HTTP/1.1 extra",
+    b"HTTP/-1.1",
+    b"HTTP/1.1\x00",
+    b"FTP/1.1",
+]
+BAD_VERSIONS = [get(version=version) for version in VERSIONS] + [
+    b"GET /\r\n\r\n",  # HTTP/0.9's simple request
+    b"GET\r\n\r\n",
+    b"\r\n\r\n\r\n",
+    b"GET / HTTP/1.1 HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    b"GET  / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    b" GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    b"GET\t/\tHTTP/1.1\r\nHost: localhost\r\n\r\n",
+    b"GET / HTTP/1.1 \r\nHost: localhost\r\n\r\n",
+]
+
+CONTROL_BYTES = [
+    get(target=b"/\x00"),
+    get(target=b"/a\x00b"),
+    get(target=b"/\x01"),
+    get(target=b"/\x7f"),
+    get(target=b"/\x1b[31m"),
+    get(target=b"/a b"),
+    get(target=b"/\ra"),
+    get(target=b"/\xff"),
+    get(headers=b"X-Nul: a\x00b\r\n"),
+    get(headers=b"X-Ctl: a\x01b\r\n"),
+    get(headers=b"X-Esc: \x1b[2J\r\n"),
+    get(headers=b"X-Del: a\x7fb\r\n"),
+    get(headers=b"X-\x00: a\r\n"),
+    get(headers=b"X a: b\r\n"),
+    get(headers=b"X(a): b\r\n"),
+    get(headers=b": no-name\r\n"),
+    get(headers=b"no-colon\r\n"),
+    get(headers=b"X-Cr: a\rb\r\n"),
+    get(host=b"local\x00host"),
+    get(host=b"localhost\x00.evil.example"),
+    b"GET / HTTP/1.1\nHost: localhost\n\n",
+    b"GET / HTTP/1.1\rHost: localhost\r\r",
+    b"\x00GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,  # a TLS ClientHello
+]
+
+TRAVERSALS = [
+    b"/../../etc/passwd",
+    b"/..%2f..%2fetc%2fpasswd",
+    b"/%2e%2e/%2e%2e/etc/passwd",
+    b"/%252e%252e/%252e%252e/etc/passwd",
+    b"/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd",
+    b"/..\\..\\windows\\win.ini",
+    b"//etc/passwd",
+    b"/./././etc/passwd",
+    b"/hello.py",
+    b"/.env",
+    b"/.git/config",
+    b"/%00",
+    b"/index.php?page=../../etc/passwd",
+    b"/static/../hello.py",
+    b"/admin/",
+    b"/..",
+    b"/%2e%2e",
+    b"/;/etc/passwd",
+    b"*",
+    b"?",
+    b"",
+    b"../",
+    b"etc/passwd",
+    b"/" + b"%" * 50,
+    b"/%zz",
+    b"/%",
+    b"/<script>alert(1)</script>",
+    b"/'%20OR%201=1--",
+    b"/" + "é".encode(),
+]
+PATHS = [get(target=target) for target in TRAVERSALS]
+
+SMUGGLING = [
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+    (
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        b"GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    ),
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5, 5\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: +5\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5x\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0x5\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: \r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1 0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length : 5\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: identity, chunked\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5;"
+    + b"x" * 10000
+    + b"\r\nhello\r\n0\r\n\r\n",
+    b"POST / HTTP/1.0\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length:\r\n 5\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nshort",
+]
+
+BODIES = [
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    b"Content-Length: %d\r\n\r\n" % BIG + b"a=1&" * (BIG // 4),
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+    b"Content-Length: %d\r\n\r\n" % BIG + b"x" * BIG,
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    % BIG
+    + b"[" * BIG,
+    b"PUT / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % BIG
+    + b"x" * BIG,
+    b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % BIG
+    + b"x" * BIG,
+    b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % (1 << 40),
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    b"Content-Length: 40000\r\n\r\n" + b"a&" * 20000,
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+    % BIG,
+    b"PATCH / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % (BIG * 8)
+    + b"x" * BIG,
+    b"DELETE / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % BIG
+    + b"x" * BIG,
+]
+
+CORPUS = (
+    HOST_ATTACKS
+    + OVERSIZED
+    + BAD_METHODS
+    + BAD_VERSIONS
+    + CONTROL_BYTES
+    + PATHS
+    + SMUGGLING
+    + BODIES
+)
+LEAKS = [
+    STRONG_KEY.encode(),
+    b"Traceback",
+    b"SECRET_KEY",
+    b"DEBUG = True",
+    b'File "',
+    b'hello.py"',
+]
+
+
+def exchange(port, data, timeout=10):
+    """Send `data`, half-close, and read all that comes back until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        try:
+            conn.sendall(data)
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server may close before reading a large request to the end
+        received = b""
+        try:
+            while chunk := conn.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        return received
+
+
+def status_of(answer):
+    """The status code of the first final response, or None for a connection closed unanswered."""
+    answer = answer.removeprefix(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if not answer:
+        return None
+    assert answer.startswith(b"HTTP/1."), answer[:200]
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_the_corpus_is_large_and_every_request_in_it_distinct():
+    assert len(CORPUS) >= 200
+    assert len(set(CORPUS)) == len(CORPUS)
+
+
+@pytest.fixture(scope="module")
+def production():
+    port = free_port()
+    with procfile_gunicorn(port) as server:
+        yield port, server
+
+
+@pytest.fixture(scope="module")
+def development():
+    """DEBUG on: only the loopback hosts are served, and Django's debug pages are on."""
+    port = free_port()
+    with procfile_gunicorn(port, DEBUG="on") as server:
+        yield port, server
+
+
+def assert_refused_and_still_serving(port, data, leaks):
+    answer = exchange(port, data)
+    status = status_of(answer)
+    assert status is None or 400 <= status < 500 or status in (501, 505), answer[:300]
+    for leak in leaks:
+        assert leak not in answer, answer[:300]
+    assert request(port, host="localhost")[::2] == (200, "Hello World")
+    return status
+
+
+@pytest.mark.parametrize(
+    "data", CORPUS, ids=[f"{i}:{c[:30]!r}" for i, c in enumerate(CORPUS)]
+)
+def test_a_hostile_request_in_production_is_refused_plainly(production, data):
+    assert_refused_and_still_serving(production[0], data, LEAKS)
+
+
+@pytest.mark.parametrize(
+    "data", CORPUS, ids=[f"{i}:{c[:30]!r}" for i, c in enumerate(CORPUS)]
+)
+def test_a_hostile_request_with_debug_on_is_refused_without_the_secret(
+    development, data
+):
+    # With DEBUG on, Django answers a Host it does not serve with its debug page,
+    # traceback included, by design; the secret key stays masked even there.
+    assert_refused_and_still_serving(development[0], data, [STRONG_KEY.encode()])
+
+
+def test_the_attacks_left_no_server_error_in_the_log(production):
+    port, server = production
+    assert request(port, host="localhost")[0] == 200
+    log = server.output()
+    assert "Internal Server Error" not in log and " 500 " not in log
+    assert "Worker (pid" not in log  # no worker died or timed out
+
+
+def test_a_smuggled_request_is_never_answered_as_a_second_one(production):
+    smuggled = SMUGGLING[2]
+    answer = exchange(production[0], smuggled)
+    assert answer.count(b"HTTP/1.1 ") <= 1
