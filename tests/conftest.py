@@ -258,10 +258,17 @@ def gunicorn(port, *options, app="hello", **config):
     return serving(argv, port, environment(**config))
 
 
-def procfile_gunicorn(port, workers=1, **config):
+def procfile_gunicorn(port, *options, workers=1, **config):
     """gunicorn as the Procfile configures it, on loopback, with the production environment."""
     config = {**PRODUCTION, "WEB_CONCURRENCY": str(workers), **config}
-    return gunicorn(port, *gunicorn_options(), **config)
+    return gunicorn(port, *gunicorn_options(), *options, **config)
+
+
+# tests/instrumented.py: hello.py with views that raise and sign, as `app=` and environment.
+INSTRUMENTED = {
+    "app": "instrumented:application",
+    "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
+}
 
 
 def procfile_server(port, procfile_dir=ROOT, **config):

@@ -1,14 +1,13 @@
 """Deploy it: production settings, the Procfile under a real Procfile runner, error pages, logs."""
 
 import http.client
-import os
 import time
 
 import pytest
 from conftest import (
     CHECK_CLEAN,
+    INSTRUMENTED,
     PRODUCTION,
-    ROOT,
     STRONG_KEY,
     free_port,
     gunicorn,
@@ -89,10 +88,7 @@ def test_without_https_only_a_forwarded_proto_header_changes_nothing():
 def production_with_a_bug():
     """gunicorn serving hello.py in production, plus one view that raises."""
     port = free_port()
-    pythonpath = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
-    with gunicorn(
-        port, app="failing_view:application", PYTHONPATH=pythonpath, **PRODUCTION
-    ) as server:
+    with gunicorn(port, **INSTRUMENTED, **PRODUCTION) as server:
         yield port, server
 
 
@@ -142,10 +138,7 @@ def test_a_server_error_logs_its_traceback_to_stderr_exactly_once(
 
 def test_a_server_error_with_debug_on_is_logged_once_and_shown_on_loopback_only():
     port = free_port()
-    pythonpath = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
-    with gunicorn(
-        port, app="failing_view:application", PYTHONPATH=pythonpath
-    ) as server:
+    with gunicorn(port, **INSTRUMENTED) as server:
         status, _, body = request(port, "/broken", host="localhost")
         assert status == 500 and "a bug in a view" in body
         assert server.output().count("Traceback (most recent call last)") == 1

@@ -1,0 +1,348 @@
+"""Serve it under stress: load, killed and reloaded workers, slow clients, and a real
+reverse proxy, all against the Procfile's gunicorn configuration in production mode.
+
+Every load is bounded in time, every server listens on loopback and is stopped by its PID.
+"""
+
+import http.client
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+
+from conftest import INSTRUMENTED, Server, free_port, need, procfile_gunicorn, request
+
+# Counts the responses whose status is not 200 across wrk's threads.
+COUNT_STATUSES = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) responses = 0; not_200 = 0 end
+function response(status, headers, body)
+  responses = responses + 1
+  if status ~= 200 then not_200 = not_200 + 1 end
+end
+function done(summary, latency, requests)
+  local responses, not_200 = 0, 0
+  for _, thread in ipairs(threads) do
+    responses = responses + thread:get("responses")
+    not_200 = not_200 + thread:get("not_200")
+  end
+  io.write(string.format("responses=%d not_200=%d\\n", responses, not_200))
+end
+"""
+
+
+class Load:
+    """wrk against `url` for `seconds`, in the background; results once it has finished."""
+
+    def __init__(self, url, seconds, connections, tmp_path, threads=2):
+        script = tmp_path / "count_statuses.lua"
+        script.write_text(COUNT_STATUSES)
+        argv = [
+            need("wrk"),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+        ]
+        argv += ["-H", "Host: localhost", "-s", str(script), url]
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.seconds = seconds
+
+    def result(self):
+        out, _ = self.process.communicate(timeout=self.seconds + 30)
+        assert self.process.returncode == 0, out
+        errors = re.search(
+            r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+        )
+        counted = re.search(r"responses=(\d+) not_200=(\d+)", out)
+        return {
+            "requests": int(re.search(r"(\d+) requests in", out)[1]),
+            "errors": sum(map(int, errors.groups())) if errors else 0,
+            "responses": int(counted[1]),
+            "not_200": int(counted[2]),
+            "output": out,
+        }
+
+
+def master_pid(server):
+    return int(server.wait_for_output(r"Listening at: \S+ \((\d+)\)")[1])
+
+
+def worker_pids(server):
+    return [
+        int(pid)
+        for pid in re.findall(r"Booting worker with pid: (\d+)", server.output())
+    ]
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(condition, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def let_workers_settle(port, seconds=1.0):
+    """Serve for a moment: a gevent worker signalled in its first instants waits out the
+    30 s graceful timeout before it goes."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert request(port, host="localhost")[0] == 200
+
+
+def test_load_of_20000_requests_over_64_connections_has_no_error(tmp_path):
+    port = free_port()
+    with procfile_gunicorn(port, workers=2):
+        load = Load(f"http://127.0.0.1:{port}/", 15, 64, tmp_path).result()
+    assert load["requests"] >= 20_000, load["output"]
+    assert (load["errors"], load["not_200"]) == (0, 0), load["output"]
+    assert load["responses"] == load["requests"]
+
+
+def test_a_worker_killed_under_load_is_replaced_and_service_goes_on(tmp_path):
+    port, connections = free_port(), 16
+    with procfile_gunicorn(port, workers=2) as server:
+        let_workers_settle(port)
+        victim = worker_pids(server)[0]
+        load = Load(f"http://127.0.0.1:{port}/", 6, connections, tmp_path)
+        time.sleep(2)
+        os.kill(victim, signal.SIGKILL)
+        result = load.result()
+        wait_for(lambda: len(worker_pids(server)) == 3)
+        assert not alive(victim)
+        assert request(port, host="localhost")[0] == 200
+    # Only the requests on the killed worker's connections can fail.
+    assert result["errors"] <= connections, result["output"]
+    assert result["not_200"] == 0, result["output"]
+    assert result["responses"] > 1000
+
+
+def test_sighup_under_load_replaces_the_workers_without_a_failed_request(tmp_path):
+    port = free_port()
+    with procfile_gunicorn(port, workers=2) as server:
+        let_workers_settle(port)
+        old = worker_pids(server)
+        load = Load(f"http://127.0.0.1:{port}/", 6, 16, tmp_path)
+        time.sleep(2)
+        os.kill(master_pid(server), signal.SIGHUP)
+        result = load.result()
+        wait_for(
+            lambda: len(worker_pids(server)) >= 4 and not any(alive(pid) for pid in old)
+        )
+        assert request(port, host="localhost")[0] == 200
+    assert (result["errors"], result["not_200"]) == (0, 0), result["output"]
+    assert result["responses"] > 1000
+
+
+def test_sigterm_under_load_completes_requests_in_flight_and_exits_0(tmp_path):
+    port = free_port()
+    with procfile_gunicorn(port, workers=2) as server:
+        let_workers_settle(port)
+        # Requests in flight: their workers have them, all but the blank line ending them.
+        # Sent while the server is idle, so that its workers have accepted them before
+        # the load starts competing for their attention.
+        in_flight = [
+            socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)
+        ]
+        for conn in in_flight:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        time.sleep(0.5)
+        load = Load(f"http://127.0.0.1:{port}/", 4, 16, tmp_path)
+        time.sleep(1)
+        os.kill(master_pid(server), signal.SIGTERM)
+        answers = []
+        for conn in in_flight:
+            conn.sendall(b"\r\n")
+            answers.append(b"".join(iter(lambda conn=conn: conn.recv(65536), b"")))
+            conn.close()
+        assert server.process.wait(timeout=40) == 0
+        result = load.result()
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(
+            b"Hello World"
+        ), answer
+    assert result["not_200"] == 0, result["output"]
+
+
+def test_twenty_slow_clients_do_not_keep_a_normal_one_waiting():
+    port = free_port()
+    with procfile_gunicorn(port):
+        stop = threading.Event()
+
+        def dribble():
+            # Headers one byte at a time, never finished, for at most 10 seconds.
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+                deadline = time.monotonic() + 10
+                while not stop.is_set() and time.monotonic() < deadline:
+                    conn.sendall(b"X")
+                    stop.wait(0.2)
+
+        slow = [threading.Thread(target=dribble) for _ in range(20)]
+        for thread in slow:
+            thread.start()
+        try:
+            time.sleep(1)
+            assert all(thread.is_alive() for thread in slow)
+            # Answered within a second, or the socket times out and the test fails.
+            assert request(port, host="localhost", timeout=1)[::2] == (
+                200,
+                "Hello World",
+            )
+        finally:
+            stop.set()
+            for thread in slow:
+                thread.join(15)
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream hello {{ server 127.0.0.1:{first}; server 127.0.0.1:{second}; }}
+    server {{
+        listen 127.0.0.1:{http};
+        location / {{
+            proxy_pass http://hello;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{https} ssl;
+        ssl_certificate {tmp}/cert.pem;
+        ssl_certificate_key {tmp}/key.pem;
+        location / {{
+            proxy_pass http://hello;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def behind_nginx(tmp_path, **config):
+    """Two gunicorn instances as the Procfile configures them, behind nginx on HTTP and HTTPS."""
+    nginx = need("nginx", "nginx-light")
+    openssl = need("openssl")
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ]
+        + ["-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+        check=True,
+        capture_output=True,
+    )
+    first, second, http_port, https_port = (free_port() for _ in range(4))
+    (tmp_path / "nginx.conf").write_text(
+        NGINX_CONF.format(
+            tmp=tmp_path, first=first, second=second, http=http_port, https=https_port
+        )
+    )
+    access_log = ("--access-logfile", "-")
+    with (
+        procfile_gunicorn(first, *access_log, **INSTRUMENTED, **config) as one,
+        procfile_gunicorn(second, *access_log, **INSTRUMENTED, **config) as two,
+    ):
+        proxy = Server(
+            [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)], env=None
+        )
+        try:
+            proxy.wait_until_serving(http_port, host="localhost")
+            yield {
+                "http": http_port,
+                "https": https_port,
+                "instances": (one, two),
+                "ports": (first, second),
+            }
+        finally:
+            proxy.stop()
+
+
+def https_get(port, path="/"):
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
+    try:
+        conn.request("GET", path, headers={"Host": "localhost"})
+        response = conn.getresponse()
+        return (
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            response.read().decode(),
+        )
+    finally:
+        conn.close()
+
+
+def test_nginx_shares_load_across_two_instances_without_error(tmp_path):
+    with behind_nginx(tmp_path) as proxy:
+        load = Load(f"http://127.0.0.1:{proxy['http']}/", 5, 32, tmp_path).result()
+        served = [
+            instance.output().count('"GET / HTTP/1.') for instance in proxy["instances"]
+        ]
+    assert (load["errors"], load["not_200"]) == (0, 0), load["output"]
+    assert load["responses"] > 1000
+    assert min(served) > load["responses"] / 4, served
+
+
+def test_behind_https_nginx_serves_with_hsts_and_redirects_plain_http(tmp_path):
+    with behind_nginx(tmp_path, HTTPS_ONLY="on") as proxy:
+        status, headers, body = https_get(proxy["https"])
+        assert (status, body) == (200, "Hello World")
+        assert headers["strict-transport-security"].startswith("max-age=31536000")
+        status, headers, _ = request(proxy["http"], "/?next=1", host="localhost")
+        assert (status, headers["location"]) == (301, "https://localhost/?next=1")
+
+
+def test_a_value_signed_by_one_instance_verifies_on_the_other(tmp_path):
+    with behind_nginx(tmp_path) as proxy:
+        first, second = proxy["ports"]
+        status, _, token = request(first, "/sign?value=hello", host="localhost")
+        assert status == 200 and token.startswith("ImhlbGxvIg:")
+        assert request(second, f"/unsign?token={token}", host="localhost")[::2] == (
+            200,
+            "hello",
+        )
+        assert request(second, f"/unsign?token={token}x", host="localhost")[0] == 403
+        for _ in range(4):  # through the proxy, whichever instance answers
+            assert request(proxy["http"], f"/unsign?token={token}", host="localhost")[
+                ::2
+            ] == (200, "hello")
