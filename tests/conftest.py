@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -98,9 +99,18 @@ def request(
     body=None,
     address="127.0.0.1",
     timeout=10,
+    source=None,
+    tls=False,
 ):
-    """One HTTP request; returns (status, headers as a lower-cased dict, body as text)."""
-    conn = http.client.HTTPConnection(address, port, timeout=timeout)
+    """One HTTP request, from the `source` address if given, over TLS (any certificate)
+    if `tls`; returns (status, headers as a lower-cased dict, body as text)."""
+    options = {"timeout": timeout, "source_address": (source, 0) if source else None}
+    if tls:
+        options["context"] = (
+            ssl._create_unverified_context()
+        )  # the tests' own certificate
+    connection = http.client.HTTPSConnection if tls else http.client.HTTPConnection
+    conn = connection(address, port, **options)
     try:
         conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
         response = conn.getresponse()

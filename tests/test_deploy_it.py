@@ -1,6 +1,5 @@
 """Deploy it: production settings, the Procfile under a real Procfile runner, error pages, logs."""
 
-import http.client
 import time
 
 import pytest
@@ -45,22 +44,8 @@ def test_check_deploy_flags_the_development_key_if_it_reaches_production():
 
 def from_the_proxy(port, path="/", forwarded_proto=None):
     """A request from 127.0.0.2, an address gunicorn does not trust, like a platform router's."""
-    conn = http.client.HTTPConnection(
-        "127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0)
-    )
-    headers = {"Host": "localhost"} | (
-        {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}
-    )
-    try:
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        return (
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            response.read().decode(),
-        )
-    finally:
-        conn.close()
+    headers = {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}
+    return request(port, path, host="localhost", headers=headers, source="127.0.0.2")
 
 
 def test_https_only_behind_a_proxy_serves_https_with_hsts_and_redirects_plain_http():

@@ -4,12 +4,10 @@ reverse proxy, all against the Procfile's gunicorn configuration in production m
 Every load is bounded in time, every server listens on loopback and is stopped by its PID.
 """
 
-import http.client
 import os
 import re
 import signal
 import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -296,22 +294,6 @@ def behind_nginx(tmp_path, **config):
             proxy.stop()
 
 
-def https_get(port, path="/"):
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
-    try:
-        conn.request("GET", path, headers={"Host": "localhost"})
-        response = conn.getresponse()
-        return (
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            response.read().decode(),
-        )
-    finally:
-        conn.close()
-
-
 def test_nginx_shares_load_across_two_instances_without_error(tmp_path):
     with behind_nginx(tmp_path) as proxy:
         load = Load(f"http://127.0.0.1:{proxy['http']}/", 5, 32, tmp_path).result()
@@ -325,7 +307,7 @@ def test_nginx_shares_load_across_two_instances_without_error(tmp_path):
 
 def test_behind_https_nginx_serves_with_hsts_and_redirects_plain_http(tmp_path):
     with behind_nginx(tmp_path, HTTPS_ONLY="on") as proxy:
-        status, headers, body = https_get(proxy["https"])
+        status, headers, body = request(proxy["https"], host="localhost", tls=True)
         assert (status, body) == (200, "Hello World")
         assert headers["strict-transport-security"].startswith("max-age=31536000")
         status, headers, _ = request(proxy["http"], "/?next=1", host="localhost")
