@@ -346,9 +346,14 @@ def development():
         yield port, server
 
 
+OUTCOMES = {}  # port -> {status or None: how many}, for the figures printed at the end
+
+
 def assert_refused_and_still_serving(port, data, leaks):
     answer = exchange(port, data)
     status = status_of(answer)
+    counts = OUTCOMES.setdefault(port, {})
+    counts[status] = counts.get(status, 0) + 1
     assert status is None or 400 <= status < 500 or status in (501, 505), answer[:300]
     for leak in leaks:
         assert leak not in answer, answer[:300]
@@ -380,6 +385,12 @@ def test_the_attacks_left_no_server_error_in_the_log(production):
     log = server.output()
     assert "Internal Server Error" not in log and " 500 " not in log
     assert "Worker (pid" not in log  # no worker died or timed out
+    for outcome in OUTCOMES.values():
+        tally = ", ".join(
+            f"{n} × {status or 'closed'}"
+            for status, n in sorted(outcome.items(), key=str)
+        )
+        print(f"\nfigures: {sum(outcome.values())} hostile requests answered {tally}")
 
 
 def test_a_smuggled_request_is_never_answered_as_a_second_one(production):

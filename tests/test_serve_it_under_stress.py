@@ -109,6 +109,9 @@ def test_load_of_20000_requests_over_64_connections_has_no_error(tmp_path):
     port = free_port()
     with procfile_gunicorn(port, workers=2):
         load = Load(f"http://127.0.0.1:{port}/", 15, 64, tmp_path).result()
+    print(
+        f"\nfigures: load {load['requests']} requests in 15 s over 64 connections, {load['errors']} errors"
+    )
     assert load["requests"] >= 20_000, load["output"]
     assert (load["errors"], load["not_200"]) == (0, 0), load["output"]
     assert load["responses"] == load["requests"]
@@ -126,6 +129,9 @@ def test_a_worker_killed_under_load_is_replaced_and_service_goes_on(tmp_path):
         wait_for(lambda: len(worker_pids(server)) == 3)
         assert not alive(victim)
         assert request(port, host="localhost")[0] == 200
+    print(
+        f"\nfigures: kill -9: {result['responses']} answered, {result['errors']} failed of 16 connections"
+    )
     # Only the requests on the killed worker's connections can fail.
     assert result["errors"] <= connections, result["output"]
     assert result["not_200"] == 0, result["output"]
@@ -145,6 +151,9 @@ def test_sighup_under_load_replaces_the_workers_without_a_failed_request(tmp_pat
             lambda: len(worker_pids(server)) >= 4 and not any(alive(pid) for pid in old)
         )
         assert request(port, host="localhost")[0] == 200
+    print(
+        f"\nfigures: SIGHUP: {result['responses']} answered, {result['errors']} failed"
+    )
     assert (result["errors"], result["not_200"]) == (0, 0), result["output"]
     assert result["responses"] > 1000
 
@@ -200,9 +209,14 @@ def test_twenty_slow_clients_do_not_keep_a_normal_one_waiting():
             time.sleep(1)
             assert all(thread.is_alive() for thread in slow)
             # Answered within a second, or the socket times out and the test fails.
+            started = time.monotonic()
             assert request(port, host="localhost", timeout=1)[::2] == (
                 200,
                 "Hello World",
+            )
+            waited = (time.monotonic() - started) * 1000
+            print(
+                f"\nfigures: beside 20 slow clients, a normal request answered in {waited:.1f} ms"
             )
         finally:
             stop.set()
@@ -300,6 +314,9 @@ def test_nginx_shares_load_across_two_instances_without_error(tmp_path):
         served = [
             instance.output().count('"GET / HTTP/1.') for instance in proxy["instances"]
         ]
+    print(
+        f"\nfigures: behind nginx {load['responses']} answered, {load['errors']} errors, split {served}"
+    )
     assert (load["errors"], load["not_200"]) == (0, 0), load["output"]
     assert load["responses"] > 1000
     assert min(served) > load["responses"] / 4, served
