@@ -95,8 +95,8 @@ if not settings.configured:
         SECRET_KEY=SECRET_KEY,
         ALLOWED_HOSTS=ALLOWED_HOSTS,
         ROOT_URLCONF=__name__,
-        # SecurityMiddleware first, then the book's three: CSRF and clickjacking
-        # protection and Host validation are only active when they are listed here.
+        # SecurityMiddleware first, the guard below, then the book's three: CSRF and
+        # clickjacking protection and Host validation are only active when listed here.
         MIDDLEWARE=[
             "django.middleware.security.SecurityMiddleware",
             f"{__name__}.refuse_what_gunicorn_lets_through",
@@ -130,10 +130,8 @@ def refuse_what_gunicorn_lets_through(get_response):
     past 65535; and a body larger than Django's DATA_UPLOAD_MAX_MEMORY_SIZE."""
 
     def middleware(request):
-        host, target = (
-            request.META.get("HTTP_HOST", ""),
-            request.META.get("RAW_URI", ""),
-        )
+        host = request.META.get("HTTP_HOST", "")
+        target = request.META.get("RAW_URI", "")  # as gunicorn received it
         port, named = re.search(r":(\d+)$", host), urlsplit(target).netloc
         if (
             (not host and request.META.get("SERVER_PROTOCOL") == "HTTP/1.1")
