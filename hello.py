@@ -109,12 +109,7 @@ if not settings.configured:
             "version": 1,
             "disable_existing_loggers": False,
             "handlers": {"stderr": {"class": "logging.StreamHandler"}},
-            "loggers": {
-                "django": {
-                    "handlers": ["stderr"],
-                    "level": "INFO" if DEBUG else "WARNING",
-                }
-            },
+            "loggers": {"django": {"handlers": ["stderr"]}},
         },
         **(https_settings if HTTPS_ONLY else {}),
     )
