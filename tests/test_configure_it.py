@@ -176,49 +176,31 @@ def test_missing_secret_key_in_production_says_how_to_make_one():
     assert command == "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
 
 
+def gunicorn_refusing(*options, **config):
+    """gunicorn hello, refusing `config`, once it has exited: (exit status, its output)."""
+    argv = [str(BIN / "gunicorn"), "hello", "--bind", f"127.0.0.1:{free_port()}"]
+    server = Server([*argv, "--no-control-socket", *options], environment(**config))
+    try:
+        return server.process.wait(timeout=30), server.output()
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("config, name, value, accepted", REFUSED[::3])
 def test_a_refused_value_makes_gunicorn_exit_instead_of_restarting_workers(
     config, name, value, accepted
 ):
-    port = free_port()
-    argv = [
-        str(BIN / "gunicorn"),
-        "hello",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--no-control-socket",
-    ]
-    server = Server(argv, environment(**config))
-    try:
-        server.process.wait(timeout=30)
-        output = server.output()
-        assert server.process.returncode != 0
-        assert output.count(refusal(name, value, "")[:-1]) == 1, output
-        assert "Traceback" not in output
-        assert "App failed to load" in output
-    finally:
-        server.stop()
+    status, output = gunicorn_refusing(**config)
+    assert status != 0
+    assert output.count(refusal(name, value, "")[:-1]) == 1, output
+    assert "Traceback" not in output
+    assert "App failed to load" in output
 
 
 def test_a_refused_value_under_preloading_gunicorn_exits_too():
-    port = free_port()
-    argv = [
-        str(BIN / "gunicorn"),
-        "hello",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--no-control-socket",
-        "--preload",
-    ]
-    server = Server(argv, environment(DEBUG="sometimes"))
-    try:
-        server.process.wait(timeout=30)
-        assert server.process.returncode != 0
-        assert (
-            refusal("DEBUG", "sometimes", FLAG_ACCEPTS) in server.output().splitlines()
-        )
-    finally:
-        server.stop()
+    status, output = gunicorn_refusing("--preload", DEBUG="sometimes")
+    assert status != 0
+    assert refusal("DEBUG", "sometimes", FLAG_ACCEPTS) in output.splitlines()
 
 
 def test_https_variable_of_wsgiref_is_not_read_as_https_only():
