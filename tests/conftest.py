@@ -69,9 +69,9 @@ def settings_of(**config):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def free_port(family=socket.AF_INET):
-    with socket.socket(family) as s:
-        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
@@ -209,9 +209,6 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         raise AssertionError(f"nothing served on port {port}:\n{self.output()}")
-
-    def signal(self, signum):
-        os.kill(self.pid, signum)
 
     def stop(self, timeout=40):
         """SIGTERM to the process group led by our PID, SIGKILL if it lingers; the exit status.
