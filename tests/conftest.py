@@ -241,12 +241,10 @@ class Server:
 
 
 @contextmanager
-def serving(
-    argv, port, env, address="127.0.0.1", host="127.0.0.1", cwd=ROOT, isolated=False
-):
-    server = Server(argv, env, cwd=cwd, isolated=isolated)
+def serving(server, port):
+    """`server`, once it answers on `port`; stopped by its PID afterwards."""
     try:
-        server.wait_until_serving(port, address=address, host=host)
+        server.wait_until_serving(port)
         yield server
     finally:
         server.stop()
@@ -262,7 +260,7 @@ def gunicorn(port, *options, app="hello", **config):
         "--no-control-socket",
         *options,
     ]
-    return serving(argv, port, environment(**config))
+    return serving(Server(argv, environment(**config)), port)
 
 
 def procfile_gunicorn(port, *options, workers=1, **config):
@@ -298,15 +296,9 @@ def procfile_server(port, procfile_dir=ROOT, **config):
     return Server(argv, env, cwd=procfile_dir, isolated=True)
 
 
-@contextmanager
 def procfile(port, procfile_dir=ROOT, **config):
     """procfile_server(), serving once this yields."""
-    server = procfile_server(port, procfile_dir, **config)
-    try:
-        server.wait_until_serving(port)
-        yield server
-    finally:
-        server.stop()
+    return serving(procfile_server(port, procfile_dir, **config), port)
 
 
 def need_network_namespace():
