@@ -250,23 +250,32 @@ def serving(server, port):
         server.stop()
 
 
-def gunicorn(port, *options, app="hello", **config):
-    """`gunicorn APP` on loopback with `config`, serving once this yields."""
-    argv = [
-        str(BIN / "gunicorn"),
-        app,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--no-control-socket",
-        *options,
-    ]
-    return serving(Server(argv, environment(**config)), port)
+def gunicorn_argv(port, *options, app="hello"):
+    """`gunicorn APP OPTIONS` on loopback."""
+    argv = [str(BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}"]
+    return [*argv, "--no-control-socket", *options]
 
 
-def procfile_gunicorn(port, *options, workers=1, **config):
-    """gunicorn as the Procfile configures it, on loopback, with the production environment."""
-    config = {**PRODUCTION, "WEB_CONCURRENCY": str(workers), **config}
-    return gunicorn(port, *gunicorn_options(), *options, **config)
+def gunicorn(port, *options, app="hello", cwd=ROOT, **config):
+    """`gunicorn APP` in `cwd` on loopback with `config`, serving once this yields."""
+    argv = gunicorn_argv(port, *options, app=app)
+    return serving(Server(argv, environment(**config), cwd=cwd), port)
+
+
+def procfile_gunicorn_argv(port, *options, app="hello"):
+    """gunicorn as the Procfile configures it, on loopback."""
+    return gunicorn_argv(port, *gunicorn_options(), *options, app=app)
+
+
+def procfile_environment(workers=1, **config):
+    """The production environment, with `workers` for WEB_CONCURRENCY."""
+    return environment(**{**PRODUCTION, "WEB_CONCURRENCY": str(workers), **config})
+
+
+def procfile_gunicorn(port, *options, workers=1, app="hello", cwd=ROOT, **config):
+    """gunicorn as the Procfile configures it, in production, serving once this yields."""
+    argv = procfile_gunicorn_argv(port, *options, app=app)
+    return serving(Server(argv, procfile_environment(workers, **config), cwd=cwd), port)
 
 
 # tests/instrumented.py: hello.py with views that raise and sign, as `app=` and environment.
@@ -274,6 +283,21 @@ INSTRUMENTED = {
     "app": "instrumented:application",
     "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
 }
+
+
+def extended_copy(directory, settings="", code=""):
+    """A copy of hello.py in `directory`, extended as its users extend it: `settings`
+    (UPPER_CASE assignments) before Django is configured, `code` (views,
+    `urlpatterns +=`) before the WSGI application is made."""
+    text = (ROOT / "hello.py").read_text()
+    configure = "\n# Guarded: `python hello.py` runs this file as __main__"
+    application = "\napplication = get_wsgi_application()"
+    for anchor in (configure, application):
+        assert text.count(anchor) == 1, f"hello.py has no single {anchor!r}"
+    text = text.replace(configure, settings + configure)
+    text = text.replace(application, code + application)
+    (directory / "hello.py").write_text(text)
+    return directory
 
 
 def procfile_server(port, procfile_dir=ROOT, **config):

@@ -17,7 +17,8 @@ def web_command(procfile=ROOT / "Procfile"):
 
 def gunicorn_options(procfile=ROOT / "Procfile"):
     """The gunicorn options of the web process, less --bind: e.g. ['--preload']."""
-    words = shlex.split(web_command(procfile).split(" gunicorn ", 1)[1])[1:]
+    words = shlex.split(web_command(procfile))
+    words = words[words.index("gunicorn") + 2 :]  # after `gunicorn APP`
     options = []
     while words:
         word = words.pop(0)

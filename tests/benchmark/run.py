@@ -13,6 +13,7 @@ compare apps within the same round, since these machines are shared and noisy.
 import argparse
 import os
 import re
+import shlex
 import signal
 import socket
 import statistics
@@ -219,6 +220,12 @@ def main():
     )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--only", help="comma-separated app names")
+    parser.add_argument(
+        "--config",
+        action="append",
+        metavar="TITLE=OPTIONS",
+        help="gunicorn options to compare, instead of one sync worker and the Procfile's",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as baseline_dir:
         startproject(baseline_dir)
@@ -232,9 +239,14 @@ def main():
 
         print(f"Django {django.__version__}; gunicorn {gunicorn.__version__}")
         configurations = [
-            ("one sync worker", ["--worker-class", "sync", "--workers", "1"])
+            ("one sync worker", ["--worker-class", "sync", "--workers", "1"]),
+            ("the Procfile's configuration", gunicorn_options()),
         ]
-        configurations.append(("the Procfile's configuration", gunicorn_options()))
+        if args.config:
+            configurations = [
+                (title, shlex.split(options))
+                for title, options in (config.split("=", 1) for config in args.config)
+            ]
         for title, options in configurations:
             benchmark(
                 title, options, app_set, args.rounds, args.seconds, args.connections

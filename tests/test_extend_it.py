@@ -1,0 +1,80 @@
+"""Extend it: a copy of hello.py grown the way its users grow it (a database, views that
+wait on I/O), served as the Procfile serves it. Its production configuration must hold
+for that project, not only for the hello page.
+"""
+
+import concurrent.futures
+
+from conftest import extended_copy, free_port, procfile_gunicorn, request
+
+DATABASE = """
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"},
+}
+"""
+
+# Two queries with a pause between them, as a view waiting on an API or a slow query does.
+VIEW_THAT_WAITS = """
+import time
+
+from django.db import connection
+
+
+def visits(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        time.sleep(0.05)
+        cursor.execute("SELECT count(*) FROM sqlite_master")
+        return HttpResponse(f"{cursor.fetchone()[0]} tables")
+
+
+urlpatterns += [path("visits", visits)]
+"""
+
+
+def test_a_view_using_a_database_answers_every_concurrent_request_under_the_procfile(
+    tmp_path,
+):
+    project = extended_copy(tmp_path, settings=DATABASE, code=VIEW_THAT_WAITS)
+    port = free_port()
+    with procfile_gunicorn(port, workers=3, cwd=project) as server:
+
+        def visit(_):
+            return request(port, "/visits", host="localhost", timeout=20)[::2]
+
+        with concurrent.futures.ThreadPoolExecutor(40) as pool:
+            answers = list(pool.map(visit, range(120)))
+        log = server.output()
+    assert answers == [(200, "0 tables")] * 120, {a: answers.count(a) for a in answers}
+    assert "Traceback" not in log and " ERROR " not in log, log
+
+
+UPLOAD = """
+from django.views.decorators.csrf import csrf_exempt
+
+
+@csrf_exempt
+def upload(request):
+    return HttpResponse(f"{request.FILES['file'].size} bytes")
+
+
+urlpatterns += [path("upload", upload)]
+"""
+
+
+def test_a_view_taking_uploads_receives_a_3_mib_file_under_the_procfile(tmp_path):
+    # Larger than DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB), which does not count files.
+    size = 3 * 1024 * 1024
+    body = (
+        b"--b\r\nContent-Disposition: form-data; name=file; filename=big.bin\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n"
+        + b"x" * size
+        + b"\r\n--b--\r\n"
+    )
+    form = {"Content-Type": "multipart/form-data; boundary=b"}
+    port = free_port()
+    with procfile_gunicorn(port, cwd=extended_copy(tmp_path, code=UPLOAD)):
+        answer = request(
+            port, "/upload", "POST", host="localhost", headers=form, body=body
+        )
+    assert answer[::2] == (200, f"{size} bytes")
