@@ -3,10 +3,16 @@
 Settings are read at import, so each case runs hello.py in a process of its own.
 """
 
+import re
+import subprocess
+import sys
+
+import django
 import pytest
 from conftest import (
     BIN,
     PRODUCTION,
+    ROOT,
     STRONG_KEY,
     Server,
     environment,
@@ -20,8 +26,8 @@ OFF = ["off", "false", "0", "no", "OFF", "False", "No", "off\n"]
 FLAG_ACCEPTS = "use on/off, true/false, 1/0 or yes/no"
 
 
-def refusal(name, value, accepted):
-    return f"hello.py: {name}={value!r} is refused; {accepted}"
+def refusal(name, shown, accepted):
+    return f"hello.py: {name}={shown} is refused; {accepted}"
 
 
 def test_defaults_are_the_books_development_settings():
@@ -31,9 +37,12 @@ def test_defaults_are_the_books_development_settings():
     assert settings["ROOT_URLCONF"] == "__main__"
     assert settings["SECURE_SSL_REDIRECT"] is False
     assert settings["SECURE_PROXY_SSL_HEADER"] is None
+    csp = ["django.middleware.csp.ContentSecurityPolicyMiddleware"]
     assert settings["MIDDLEWARE"] == [
+        "__main__.security_headers",
+        *(csp if django.VERSION >= (6,) else []),
         "django.middleware.security.SecurityMiddleware",
-        "__main__.refuse_what_gunicorn_lets_through",
+        "__main__.host_from_an_absolute_target",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -56,6 +65,8 @@ def test_https_only_accepts_every_spelling_of_on(value):
     assert settings["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert settings["SECURE_SSL_REDIRECT"] is True
     assert settings["SECURE_HSTS_SECONDS"] == 31536000
+    assert settings["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert settings["SECURE_HSTS_PRELOAD"] is False
     assert settings["SESSION_COOKIE_SECURE"] is settings["CSRF_COOKIE_SECURE"] is True
 
 
@@ -75,12 +86,28 @@ def test_https_only_accepts_every_spelling_of_off(value):
             ".example.com,[2001:db8::1],192.0.2.7",
             [".example.com", "[2001:db8::1]", "192.0.2.7"],
         ),
-        ("myapp.herokuapp.com,localhost.", ["myapp.herokuapp.com", "localhost."]),
+        (
+            "myapp.herokuapp.com,xn--bcher-kva.example",
+            ["myapp.herokuapp.com", "xn--bcher-kva.example"],
+        ),
+        ("LOCALHOST,[::FFFF:127.0.0.1]", ["LOCALHOST", "[::FFFF:127.0.0.1]"]),
         ("*", ["*"]),
     ],
 )
 def test_allowed_hosts_is_a_comma_separated_list_trimmed_of_blanks(value, hosts):
     assert settings_of(ALLOWED_HOSTS=value)["ALLOWED_HOSTS"] == hosts
+
+
+def test_port_set_by_a_platform_turns_debug_off_unless_debug_says_otherwise():
+    assert settings_of(PORT="5000", SECRET_KEY=STRONG_KEY)["DEBUG"] is False
+    assert settings_of(PORT="5000", DEBUG="on")["DEBUG"] is True
+
+
+def test_secret_key_is_stripped_of_surrounding_blanks_as_other_variables_are():
+    assert (
+        settings_of(DEBUG="off", SECRET_KEY=f" {STRONG_KEY}\n")["SECRET_KEY"]
+        == STRONG_KEY
+    )
 
 
 def test_development_key_is_fixed_and_marked_insecure():
@@ -103,56 +130,66 @@ def test_a_value_signed_in_one_process_verifies_in_another():
     assert run_hello("shell", "-c", code).stdout.split()[-1] == "hi"
 
 
-REFUSED = [
-    ({"DEBUG": "maybe"}, "DEBUG", "maybe", FLAG_ACCEPTS),
-    ({"DEBUG": ""}, "DEBUG", "", FLAG_ACCEPTS),
-    ({"DEBUG": "offf"}, "DEBUG", "offf", FLAG_ACCEPTS),
-    ({"DEBUG": "False!"}, "DEBUG", "False!", FLAG_ACCEPTS),
-    ({"HTTPS_ONLY": "https"}, "HTTPS_ONLY", "https", FLAG_ACCEPTS),
-    ({"HTTPS_ONLY": "2"}, "HTTPS_ONLY", "2", FLAG_ACCEPTS),
-    ({"DEBUG": "off"}, "SECRET_KEY", "", "with DEBUG off set a long random one"),
-    (
-        {"DEBUG": "off", "SECRET_KEY": ""},
+DEVELOPMENT_KEY = re.search(
+    r'"(django-insecure-[^"]+)"', (ROOT / "hello.py").read_text()
+)[1]
+KEY_ACCEPTS = (
+    "with DEBUG off set a long random one (50 characters or more, 5 distinct, "
+    "no django-insecure- prefix), made by: "
+)
+HOSTS_ACCEPT = "use ASCII host names (punycode for international ones)"
+
+
+def flag(name, value):
+    return {name: value}, name, repr(value), FLAG_ACCEPTS
+
+
+def hosts(value):
+    return {"ALLOWED_HOSTS": value}, "ALLOWED_HOSTS", repr(value), HOSTS_ACCEPT
+
+
+def production_key(key, **config):
+    # The key itself is never printed: it may be a real one, merely too short.
+    shown = f"<{len(key.strip())} characters, {len(set(key.strip()))} distinct>"
+    return (
+        {"DEBUG": "off", "SECRET_KEY": key, **config},
         "SECRET_KEY",
-        "",
-        "with DEBUG off set a long random one",
-    ),
-    (
-        {"ALLOWED_HOSTS": ""},
-        "ALLOWED_HOSTS",
-        "",
-        "use host names without scheme or port",
-    ),
-    (
-        {"ALLOWED_HOSTS": " , ,"},
-        "ALLOWED_HOSTS",
-        " , ,",
-        "use host names without scheme or port",
-    ),
-    (
-        {"ALLOWED_HOSTS": "example.com:8000"},
-        "ALLOWED_HOSTS",
-        "example.com:8000",
-        "use host names",
-    ),
-    (
-        {"ALLOWED_HOSTS": "https://example.com"},
-        "ALLOWED_HOSTS",
-        "https://example.com",
-        "use host names",
-    ),
-    (
-        {"ALLOWED_HOSTS": "example.com/app"},
-        "ALLOWED_HOSTS",
-        "example.com/app",
-        "use host names",
-    ),
-    (
-        {"ALLOWED_HOSTS": "example.com example.org"},
-        "ALLOWED_HOSTS",
-        "example.com example.org",
-        "use host names",
-    ),
+        shown,
+        KEY_ACCEPTS,
+    )
+
+
+REFUSED = [
+    flag("DEBUG", "maybe"),
+    flag("DEBUG", ""),
+    flag("DEBUG", "offf"),
+    flag("DEBUG", "False!"),
+    flag("HTTPS_ONLY", "https"),
+    flag("HTTPS_ONLY", "2"),
+    ({"DEBUG": "off"}, "SECRET_KEY", "<0 characters, 0 distinct>", KEY_ACCEPTS),
+    ({"PORT": "5000"}, "SECRET_KEY", "<0 characters, 0 distinct>", KEY_ACCEPTS),
+    production_key(""),
+    # What Django's own check (W009) calls weak: short, few distinct characters, or
+    # marked insecure, the development key published in hello.py among them.
+    production_key(" "),
+    production_key("changeme"),
+    production_key("x" * 20),
+    production_key("abcd" * 20),
+    production_key(STRONG_KEY[:49]),
+    production_key("django-insecure-" + STRONG_KEY),
+    production_key(DEVELOPMENT_KEY),
+    hosts(""),
+    hosts(" , ,"),
+    hosts("example.com:8000"),
+    hosts("https://example.com"),
+    hosts("example.com/app"),
+    hosts("example.com example.org"),
+    # Entries Django can never match a request's Host against: every request gets 400.
+    hosts("localhost."),
+    hosts("my_app"),
+    hosts("[1.2.3.4]"),
+    hosts("ſite.example"),
+    hosts("bücher.example"),
 ]
 
 
@@ -166,14 +203,21 @@ def test_a_refused_value_stops_any_command_with_one_line_naming_it(
         assert done.stdout == ""
         lines = done.stderr.splitlines()
         assert len(lines) == 1, done.stderr
-        assert lines[0].startswith(f"hello.py: {name}={value!r} is refused; ")
-        assert accepted in lines[0]
+        assert lines[0].startswith(refusal(name, value, accepted))
 
 
 def test_missing_secret_key_in_production_says_how_to_make_one():
     line = run_hello("check", DEBUG="off").stderr.strip()
     command = line.split("made by: ")[1]
     assert command == "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    made = subprocess.run(
+        ["sh", "-c", command.replace("python", sys.executable, 1)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = made.stdout.strip()
+    assert settings_of(DEBUG="off", SECRET_KEY=key)["SECRET_KEY"] == key
 
 
 def gunicorn_refusing(*options, **config):
@@ -200,7 +244,7 @@ def test_a_refused_value_makes_gunicorn_exit_instead_of_restarting_workers(
 def test_a_refused_value_under_preloading_gunicorn_exits_too():
     status, output = gunicorn_refusing("--preload", DEBUG="sometimes")
     assert status != 0
-    assert refusal("DEBUG", "sometimes", FLAG_ACCEPTS) in output.splitlines()
+    assert refusal("DEBUG", "'sometimes'", FLAG_ACCEPTS) in output.splitlines()
 
 
 def test_https_variable_of_wsgiref_is_not_read_as_https_only():
