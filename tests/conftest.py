@@ -331,3 +331,54 @@ def need_network_namespace():
     need("ip", "iproute2")
     if os.geteuid() != 0:
         missing("a network namespace of the test's own needs root")
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 10000; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream hello {{ {upstreams} }}
+    ssl_certificate {tmp}/cert.pem;
+    ssl_certificate_key {tmp}/key.pem;
+    server {{
+        {listen}
+        location / {{
+            proxy_pass http://hello;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+}}
+"""
+
+
+def nginx_argv(tmp_path, upstreams, http, https):
+    """nginx in front of the gunicorn ports `upstreams`, as a platform's router is:
+    buffering requests, terminating TLS (a certificate made here for localhost) and
+    saying so in X-Forwarded-Proto; listening on the `http` and `https` addresses."""
+    nginx = need("nginx", "nginx-light")
+    openssl = need("openssl")
+    certificate = ["-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    certificate += ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+    certificate += ["-keyout", str(tmp_path / "key.pem")]
+    certificate += ["-out", str(tmp_path / "cert.pem")]
+    subprocess.run([openssl, "req", *certificate], check=True, capture_output=True)
+    listen = [f"listen {address};" for address in http]
+    listen += [f"listen {address} ssl;" for address in https]
+    conf = NGINX_CONF.format(
+        tmp=tmp_path,
+        upstreams=" ".join(f"server 127.0.0.1:{port};" for port in upstreams),
+        listen=" ".join(listen),
+    )
+    (tmp_path / "nginx.conf").write_text(conf)
+    return [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)]

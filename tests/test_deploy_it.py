@@ -1,22 +1,34 @@
 """Deploy it: production settings, the Procfile under a real Procfile runner, error pages, logs."""
 
+import json
+import os
+import subprocess
+import time
+
 import pytest
 from conftest import (
     BIN,
     INSTRUMENTED,
     PRODUCTION,
+    ROOT,
     STRONG_KEY,
     Server,
     environment,
     free_port,
     gunicorn,
+    need,
     need_network_namespace,
+    nginx_argv,
     procfile,
+    procfile_environment,
+    procfile_gunicorn_argv,
     procfile_server,
     request,
     run_hello,
     serving,
 )
+
+OBSERVATORY = ROOT / "tests" / "observatory"
 
 DEBUG_PAGE = "You’re seeing this error because you have <code>DEBUG = True</code>"
 
@@ -205,3 +217,123 @@ def test_gunicorn_with_port_and_debug_on_shows_debug_pages_when_asked_to():
     with serving(platform_gunicorn(port, DEBUG="on"), port) as server:
         status, _, body = server.request(port, path="/missing", host="localhost")
         assert status == 404 and DEBUG_PAGE in body
+
+
+@pytest.fixture(scope="session")
+def observatory():
+    """Mozilla's HTTP Observatory scanner (`scan.js`), installed from tests/observatory."""
+    need("node", "nodejs")
+    npm = need("npm")
+    scanner = OBSERVATORY / "node_modules" / "@mdn" / "mdn-http-observatory"
+    if not scanner.exists():
+        # --ignore-scripts: its install step downloads lists the scan does not need.
+        install = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+        subprocess.run(install, cwd=OBSERVATORY, check=True, timeout=600)
+    preload = scanner / "conf" / "hsts-preload.json"
+    if not preload.exists():
+        preload.write_text("{}")  # no site here is on browsers' HSTS preload list
+    return scanner / "src" / "scan.js"
+
+
+def observatory_scan(tmp_path, scan_js, **config):
+    """The Observatory's verdict on hello.py, served as the Procfile serves it behind a
+    TLS-terminating proxy, at https://localhost/ and http://localhost/: nginx on ports
+    443 and 80, so all of it runs in a network namespace of its own."""
+    need_network_namespace()
+    config = {"ALLOWED_HOSTS": "localhost", **config}
+    app = Server(
+        procfile_gunicorn_argv(8000), procfile_environment(**config), isolated=True
+    )
+    inside = ["nsenter", "--target", str(app.pid), "--net"]
+    try:
+        app.wait_until_serving(8000, host="localhost")
+        addresses = ["127.0.0.1", "[::1]"]
+        proxy = Server(
+            inside
+            + nginx_argv(
+                tmp_path,
+                upstreams=[8000],
+                http=[f"{address}:80" for address in addresses],
+                https=[f"{address}:443" for address in addresses],
+            ),
+            env=None,
+        )
+        try:
+            while app.request(80, host="localhost", timeout=2)[0] == 502:
+                time.sleep(0.05)  # nginx is up, gunicorn not yet
+            env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(tmp_path / "cert.pem")}
+            done = subprocess.run(
+                [*inside, need("node", "nodejs"), str(scan_js), "localhost"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            return json.loads(done.stdout)
+        finally:
+            proxy.stop()
+    finally:
+        app.stop()
+
+
+def failed_tests(verdict):
+    return {name for name, test in verdict["tests"].items() if not test["pass"]}
+
+
+@pytest.mark.parametrize(
+    "https_only, grade, failing",
+    [("on", "A+", set()), ("off", "C+", {"redirection", "strict-transport-security"})],
+)
+def test_mozilla_http_observatory_grades_production(
+    tmp_path, observatory, https_only, grade, failing
+):
+    verdict = observatory_scan(tmp_path, observatory, HTTPS_ONLY=https_only)
+    scan = verdict["scan"]
+    print(
+        f"\nfigures: HTTP Observatory, HTTPS_ONLY={https_only}: {scan['grade']} "
+        f"({scan['score']}), failing {sorted(failed_tests(verdict))}"
+    )
+    assert (scan["grade"], failed_tests(verdict)) == (grade, failing)
+
+
+CSP = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+@pytest.mark.parametrize(
+    "method, path, host, forwarded_proto, status",
+    [
+        ("GET", "/", "localhost", "https", 200),
+        ("GET", "/", "localhost", "http", 301),
+        ("GET", "/", "evil.example", "https", 400),
+        ("POST", "/", "localhost", "https", 403),
+        ("GET", "/missing", "localhost", "https", 404),
+        ("GET", "/broken", "localhost", "https", 500),
+    ],
+)
+def test_every_production_response_carries_csp_and_permissions_policy(
+    method, path, host, forwarded_proto, status
+):
+    port = free_port()
+    with gunicorn(port, **INSTRUMENTED, **PRODUCTION, HTTPS_ONLY="on"):
+        headers = {"X-Forwarded-Proto": forwarded_proto}
+        answer, sent, _ = request(port, path, method, host=host, headers=headers)
+    assert answer == status
+    assert sent["content-security-policy"] == CSP
+    assert sent["permissions-policy"] == PERMISSIONS
+
+
+def test_with_debug_on_debug_pages_carry_no_csp_so_their_styles_and_scripts_work():
+    port = free_port()
+    with gunicorn(port, **INSTRUMENTED):
+        status, sent, body = request(port, "/broken", host="localhost")
+        assert status == 500 and "a bug in a view" in body and "<script" in body
+        assert "content-security-policy" not in sent
+        status, sent, body = request(port, "/missing", host="localhost")
+        assert status == 404 and DEBUG_PAGE in body
+        assert "content-security-policy" not in sent
+        # The pages of the project itself keep theirs, so a policy breaks in development
+        # what it would break in production.
+        assert request(port, host="localhost")[1]["content-security-policy"] == CSP

@@ -19,6 +19,7 @@ from conftest import (
     Server,
     free_port,
     need,
+    nginx_argv,
     procfile_environment,
     procfile_gunicorn,
     procfile_gunicorn_argv,
@@ -187,79 +188,22 @@ def test_sigterm_under_load_completes_requests_in_flight_and_exits_0(tmp_path):
     assert result["not_200"] == 0, result["output"]
 
 
-NGINX_CONF = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-worker_rlimit_nofile 20000;
-events {{ worker_connections 10000; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    upstream hello {{ server 127.0.0.1:{first}; server 127.0.0.1:{second}; }}
-    server {{
-        listen 127.0.0.1:{http};
-        location / {{
-            proxy_pass http://hello;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-Proto $scheme;
-        }}
-    }}
-    server {{
-        listen 127.0.0.1:{https} ssl;
-        ssl_certificate {tmp}/cert.pem;
-        ssl_certificate_key {tmp}/key.pem;
-        location / {{
-            proxy_pass http://hello;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-Proto $scheme;
-        }}
-    }}
-}}
-"""
-
-
 @contextmanager
 def behind_nginx(tmp_path, **config):
     """Two gunicorn instances as the Procfile configures them, behind nginx on HTTP and HTTPS."""
-    nginx = need("nginx", "nginx-light")
-    openssl = need("openssl")
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ]
-        + ["-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
-        check=True,
-        capture_output=True,
-    )
     first, second, http_port, https_port = (free_port() for _ in range(4))
-    (tmp_path / "nginx.conf").write_text(
-        NGINX_CONF.format(
-            tmp=tmp_path, first=first, second=second, http=http_port, https=https_port
-        )
-    )
     access_log = ("--access-logfile", "-")
     with (
         procfile_gunicorn(first, *access_log, **INSTRUMENTED, **config) as one,
         procfile_gunicorn(second, *access_log, **INSTRUMENTED, **config) as two,
     ):
-        proxy = Server(
-            [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)], env=None
+        argv = nginx_argv(
+            tmp_path,
+            upstreams=(first, second),
+            http=[f"127.0.0.1:{http_port}"],
+            https=[f"127.0.0.1:{https_port}"],
         )
+        proxy = Server(argv, env=None)
         try:
             proxy.wait_until_serving(http_port, host="localhost")
             yield {
