@@ -1,16 +1,25 @@
 """Run it: the commands a newcomer types first, as real processes speaking HTTP."""
 
+import ast
+import re
+import shutil
+import subprocess
 import sys
 
+import pytest
 from conftest import (
+    BIN,
     CHECK_CLEAN,
     PRODUCTION,
+    ROOT,
     Server,
     environment,
     free_port,
     gunicorn,
+    gunicorn_argv,
     request,
     run_hello,
+    serving,
 )
 
 
@@ -69,7 +78,7 @@ def test_gunicorn_hello_serves_the_wsgi_application():
         assert "Booting worker" in server.output()
 
 
-def test_every_http_method_the_view_allows_answers_hello_world():
+def test_head_and_options_answer_as_get_does():
     port = free_port()
     with gunicorn(port):
         assert request(port, method="HEAD")[:1] == (200,)
@@ -99,3 +108,70 @@ def test_importing_hello_a_second_time_is_harmless():
         "shell", "-c", "import hello; print(hello.application.__class__.__name__)"
     )
     assert (done.returncode, done.stdout.split()[-1]) == (0, "WSGIHandler"), done.stderr
+
+
+def inline_dependencies(script):
+    """The `dependencies` of a file's PEP 723 `# /// script` block."""
+    block = re.search(r"(?ms)^# /// script$\n(.*?)^# ///$", script.read_text())[1]
+    line = re.search(r"^# dependencies = (\[.*\])$", block, re.MULTILINE)[1]
+    return ast.literal_eval(line)
+
+
+def test_the_files_own_dependencies_are_exactly_requirements_txt():
+    requirements = [
+        line
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert inline_dependencies(ROOT / "hello.py") == requirements
+
+
+@pytest.fixture
+def the_file_alone(tmp_path):
+    """An empty folder holding hello.py and nothing else, as a person downloads it."""
+    shutil.copy(ROOT / "hello.py", tmp_path)
+    return tmp_path
+
+
+def test_uv_runs_the_file_alone_with_the_dependencies_it_names(the_file_alone):
+    port = free_port()
+    argv = [str(BIN / "uv"), "run", "hello.py", "runserver", str(port), "--noreload"]
+    server = Server(argv, environment(), cwd=the_file_alone)
+    try:
+        assert server.wait_until_serving(port, timeout=120)[::2] == (200, "Hello World")
+    finally:
+        server.stop()
+    assert {path.name for path in the_file_alone.iterdir()} == {"hello.py"}
+
+
+def test_uv_runs_check_deploy_and_gunicorn_from_the_file_alone(the_file_alone):
+    uv = str(BIN / "uv")
+    done = subprocess.run(
+        [uv, "run", "hello.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=the_file_alone,
+        env=environment(HTTPS_ONLY="on", **PRODUCTION),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "System check identified no issues (1 silenced)."
+    port = free_port()
+    argv = [uv, "run", "--with-requirements", "hello.py", *gunicorn_argv(port)]
+    server = Server(argv, environment(**PRODUCTION), cwd=the_file_alone)
+    with serving(server, port):
+        assert request(port, host="localhost")[::2] == (200, "Hello World")
+
+
+def test_pipx_runs_the_file_alone_too(the_file_alone):
+    done = subprocess.run(
+        [str(BIN / "pipx"), "run", "hello.py", "check"],
+        cwd=the_file_alone,
+        env=environment(PIPX_HOME=str(the_file_alone.parent / "pipx")),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, CHECK_CLEAN), done.stderr
