@@ -285,21 +285,6 @@ INSTRUMENTED = {
 }
 
 
-def extended_copy(directory, settings="", code=""):
-    """A copy of hello.py in `directory`, extended as its users extend it: `settings`
-    (UPPER_CASE assignments) before Django is configured, `code` (views,
-    `urlpatterns +=`) before the WSGI application is made."""
-    text = (ROOT / "hello.py").read_text()
-    configure = "\n# Guarded: `python hello.py` runs this file as __main__"
-    application = "\napplication = get_wsgi_application()"
-    for anchor in (configure, application):
-        assert text.count(anchor) == 1, f"hello.py has no single {anchor!r}"
-    text = text.replace(configure, settings + configure)
-    text = text.replace(application, code + application)
-    (directory / "hello.py").write_text(text)
-    return directory
-
-
 def procfile_server(port, procfile_dir=ROOT, **config):
     """The Procfile's web process under honcho with PORT set, as a platform runs it.
 

@@ -5,31 +5,8 @@ for that project, not only for the hello page.
 
 import concurrent.futures
 
-from conftest import extended_copy, free_port, procfile_gunicorn, request
-
-DATABASE = """
-DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"},
-}
-"""
-
-# Two queries with a pause between them, as a view waiting on an API or a slow query does.
-VIEW_THAT_WAITS = """
-import time
-
-from django.db import connection
-
-
-def visits(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        time.sleep(0.05)
-        cursor.execute("SELECT count(*) FROM sqlite_master")
-        return HttpResponse(f"{cursor.fetchone()[0]} tables")
-
-
-urlpatterns += [path("visits", visits)]
-"""
+from conftest import free_port, procfile_gunicorn, request, run_hello
+from extend import DATABASE, VIEW_THAT_WAITS, extended_copy
 
 
 def test_a_view_using_a_database_answers_every_concurrent_request_under_the_procfile(
@@ -78,3 +55,19 @@ def test_a_view_taking_uploads_receives_a_3_mib_file_under_the_procfile(tmp_path
             port, "/upload", "POST", host="localhost", headers=form, body=body
         )
     assert answer[::2] == (200, f"{size} bytes")
+
+
+def test_database_housekeeping_runs_around_requests_once_there_is_a_database(
+    tmp_path,
+):
+    # Django resets the query log and closes stale connections around every request.
+    code = (
+        "from django.core.signals import request_started as started, "
+        "request_finished as finished; from django.db import close_old_connections "
+        "as housekeeping; print([housekeeping in [r() for _, r, *_ in signal.receivers] "
+        "for signal in (started, finished)])"
+    )
+    assert run_hello("shell", "-c", code).stdout.split("\n")[-2] == "[False, False]"
+    project = extended_copy(tmp_path, settings=DATABASE)
+    done = run_hello("shell", "-c", code, cwd=project)
+    assert done.stdout.split("\n")[-2] == "[True, True]", done.stderr
