@@ -62,8 +62,8 @@ if not DEBUG and (
     refuse(
         "SECRET_KEY",
         f"<{len(SECRET_KEY)} characters, {distinct} distinct>",
-        "with DEBUG off set a long random one (50 characters or more, 5 distinct, "
-        "no django-insecure- prefix), made by: "
+        "with DEBUG off (its default where PORT is set) set a long random one (50 "
+        "characters or more, 5 distinct, no django-insecure- prefix), made by: "
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'",
     )
 SECRET_KEY = (
@@ -169,6 +169,16 @@ LOGGING = {
 # runs it a second time, which must not configure Django twice.
 if not settings.configured:
     settings.configure(**{k: v for k, v in globals().items() if k.isupper()})
+
+# Around every request Django resets the query log and closes stale database
+# connections. Without DATABASES there are none: skip that work until there are.
+if not settings.DATABASES:
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections, reset_queries
+
+    request_started.disconnect(reset_queries)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
 
 
 def index(request):

@@ -134,8 +134,8 @@ DEVELOPMENT_KEY = re.search(
     r'"(django-insecure-[^"]+)"', (ROOT / "hello.py").read_text()
 )[1]
 KEY_ACCEPTS = (
-    "with DEBUG off set a long random one (50 characters or more, 5 distinct, "
-    "no django-insecure- prefix), made by: "
+    "with DEBUG off (its default where PORT is set) set a long random one (50 "
+    "characters or more, 5 distinct, no django-insecure- prefix), made by: "
 )
 HOSTS_ACCEPT = "use ASCII host names (punycode for international ones)"
 
