@@ -1,4 +1,7 @@
-"""Benchmark hello.py against a bare WSGI app, Flask and the single-file Django peers.
+"""Benchmark hello.py against its peers, each served by the same gunicorn configuration.
+
+The peers: a bare WSGI app, Flask bare and hardened to hello.py's protections, Django's
+startproject and the single-file Django projects.
 
     pip install -r tests/benchmark/requirements.txt   # and: apt-get install wrk
     python tests/benchmark/run.py [--rounds 3] [--seconds 5]
@@ -28,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
+from extend import DATABASE, VIEW_THAT_WAITS, extended_copy
 from procfile import gunicorn_options
 
 SECRET_KEY = "benchmark-" + "k3y" * 20
@@ -55,20 +59,34 @@ def startproject(directory):
     )
 
 
-def apps(baseline_dir):
-    """name -> (directory to run in, gunicorn app, environment)."""
+def apps(baseline_dir, waiting_dir=None):
+    """name -> (directory to run in, gunicorn app, environment, path to load).
+
+    hello.py and hardened Flask run as behind a platform's HTTPS router: wrk says
+    X-Forwarded-Proto: https, which they trust, and the others ignore.
+    """
     production = {"DEBUG": "off", "SECRET_KEY": SECRET_KEY}
+    behind_https = {**production, "HTTPS_ONLY": "on"}
     return {
-        "bare WSGI": (APPS, "bare:application", {}),
-        "Flask": (APPS, "flask_hello:app", {}),
-        "hello.py": (ROOT, "hello", production),
-        "startproject": (baseline_dir, "baseline.wsgi", {}),
+        "bare WSGI": (APPS, "bare:application", {}, "/"),
+        "Flask": (APPS, "flask_hello:app", {}, "/"),
+        "Flask hardened": (APPS, "flask_hardened:app", production, "/"),
+        "hello.py": (ROOT, "hello", behind_https, "/"),
+        "startproject": (baseline_dir, "baseline.wsgi", {}, "/"),
         "django-singlefile": (
             APPS,
             "singlefile_hello:app",
             {"DJANGO_SECRET_KEY": SECRET_KEY},
+            "/",
         ),
-        "nanodjango": (APPS, "nanodjango_hello:app", {"SECRET_KEY": SECRET_KEY}),
+        "nanodjango": (APPS, "nanodjango_hello:app", {"SECRET_KEY": SECRET_KEY}, "/"),
+        # hello.py with a database and a view that waits 50 ms on it (tests/extend.py).
+        "hello.py, view waiting on I/O": (
+            waiting_dir,
+            "hello",
+            behind_https,
+            "/visits",
+        ),
     }
 
 
@@ -92,7 +110,7 @@ def children(pid):
     return [int(child) for child in path.read_text().split()]
 
 
-def wrk(port, seconds, connections):
+def wrk(port, seconds, connections, path="/"):
     out = subprocess.run(
         [
             "wrk",
@@ -100,7 +118,9 @@ def wrk(port, seconds, connections):
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
-            f"http://127.0.0.1:{port}/",
+            "-H",
+            "X-Forwarded-Proto: https",
+            f"http://127.0.0.1:{port}{path}",
         ],
         capture_output=True,
         text=True,
@@ -128,7 +148,7 @@ def wrk(port, seconds, connections):
 
 
 def measure(name, app, options, seconds, connections):
-    directory, target, env = app
+    directory, target, env, path = app
     port = free_port()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
     argv = [
@@ -153,16 +173,18 @@ def measure(name, app, options, seconds, connections):
             if server.poll() is not None or time.perf_counter() - started > 30:
                 raise RuntimeError(f"{name} did not start")
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/", timeout=5
-                ) as response:
+                ready = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/",
+                    headers={"X-Forwarded-Proto": "https"},
+                )
+                with urllib.request.urlopen(ready, timeout=5) as response:
                     if response.status == 200 and response.read() == b"Hello World":
                         break
             except OSError:
                 time.sleep(0.005)
         first_200_ms = (time.perf_counter() - started) * 1000
-        wrk(port, 1, connections)  # warm-up
-        result = wrk(port, seconds, connections)
+        wrk(port, 1, connections, path)  # warm-up
+        result = wrk(port, seconds, connections, path)
         workers = children(server.pid)
         result["pss"], result["uss"] = (
             statistics.mean(m) / 1024 for m in zip(*map(memory_kib, workers))
@@ -190,22 +212,26 @@ def benchmark(title, options, app_set, rounds, seconds, connections):
     print(
         f"\n### {title}: gunicorn {' '.join(options)}; wrk -t1 -c{connections}, {rounds} rounds of {seconds} s\n"
     )
+    baselines = ("bare WSGI", "Flask", "Flask hardened")
     print(
-        "| app | req/s (median) | spread | × bare WSGI | × Flask | p50 | p99 | errors | first 200 | worker PSS | worker USS |"
+        "| app | req/s (median) | spread | × bare WSGI | × Flask | × Flask hardened "
+        "| p50 | p99 | errors | first 200 | worker PSS | worker USS |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         runs = results[name]
         rps = [r["rps"] for r in runs]
-        vs_bare = statistics.median(
-            r["rps"] / b["rps"] for r, b in zip(runs, results["bare WSGI"])
-        )
-        vs_flask = statistics.median(
-            r["rps"] / f["rps"] for r, f in zip(runs, results["Flask"])
-        )
+        ratios = [
+            statistics.median(r["rps"] / b["rps"] for r, b in zip(runs, results[base]))
+            # Only between apps answering the same page, and in the same round.
+            if base in results and app_set[name][3] == "/"
+            else None
+            for base in baselines
+        ]
         print(
-            f"| {name} | {statistics.median(rps):.0f} | {min(rps):.0f}–{max(rps):.0f} | {vs_bare:.3f} | {vs_flask:.3f} "
-            f"| {statistics.median(r['p50'] for r in runs):.2f} ms | {statistics.median(r['p99'] for r in runs):.2f} ms "
+            f"| {name} | {statistics.median(rps):.0f} | {min(rps):.0f}–{max(rps):.0f} | "
+            + " | ".join("–" if r is None else f"{r:.3f}" for r in ratios)
+            + f" | {statistics.median(r['p50'] for r in runs):.2f} ms | {statistics.median(r['p99'] for r in runs):.2f} ms "
             f"| {sum(r['errors'] for r in runs)} | {statistics.median(r['first_200'] for r in runs):.0f} ms "
             f"| {statistics.median(r['pss'] for r in runs):.1f} MB | {statistics.median(r['uss'] for r in runs):.1f} MB |"
         )
@@ -227,11 +253,15 @@ def main():
         help="gunicorn options to compare, instead of one sync worker and the Procfile's",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as baseline_dir:
+    with (
+        tempfile.TemporaryDirectory() as baseline_dir,
+        tempfile.TemporaryDirectory() as waiting_dir,
+    ):
         startproject(baseline_dir)
-        app_set = apps(baseline_dir)
+        extended_copy(Path(waiting_dir), settings=DATABASE, code=VIEW_THAT_WAITS)
+        app_set = apps(baseline_dir, waiting_dir)
         if args.only:
-            keep = {"bare WSGI", "Flask", *args.only.split(",")}
+            keep = {"bare WSGI", "Flask", "Flask hardened", *args.only.split(",")}
             app_set = {name: app for name, app in app_set.items() if name in keep}
         print(f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}", end="; ")
         import django
