@@ -81,7 +81,7 @@ def apps(baseline_dir, waiting_dir=None):
         ),
         "nanodjango": (APPS, "nanodjango_hello:app", {"SECRET_KEY": SECRET_KEY}, "/"),
         # hello.py with a database and a view that waits 50 ms on it (tests/extend.py).
-        "hello.py, view waiting on I/O": (
+        "hello.py with a waiting view": (
             waiting_dir,
             "hello",
             behind_https,
