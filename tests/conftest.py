@@ -240,6 +240,17 @@ class Server:
         return self.process.returncode
 
 
+def uv_runserver_answer(directory, script):
+    """`uv run SCRIPT runserver` in `directory`: its first answer, (status, body)."""
+    port = free_port()
+    argv = [str(BIN / "uv"), "run", script, "runserver", str(port), "--noreload"]
+    server = Server(argv, environment(), cwd=directory)
+    try:
+        return server.wait_until_serving(port, timeout=120)[::2]
+    finally:
+        server.stop()
+
+
 @contextmanager
 def serving(server, port):
     """`server`, once it answers on `port`; stopped by its PID afterwards."""

@@ -337,3 +337,8 @@ def test_with_debug_on_debug_pages_carry_no_csp_so_their_styles_and_scripts_work
         # The pages of the project itself keep theirs, so a policy breaks in development
         # what it would break in production.
         assert request(port, host="localhost")[1]["content-security-policy"] == CSP
+
+
+def test_the_readme_shows_the_procfile_as_it_is():
+    procfile = (ROOT / "Procfile").read_text().strip()
+    assert f"```\n{procfile}\n```" in (ROOT / "README.md").read_text()

@@ -20,6 +20,7 @@ from conftest import (
     request,
     run_hello,
     serving,
+    uv_runserver_answer,
 )
 
 
@@ -134,13 +135,8 @@ def the_file_alone(tmp_path):
 
 
 def test_uv_runs_the_file_alone_with_the_dependencies_it_names(the_file_alone):
-    port = free_port()
-    argv = [str(BIN / "uv"), "run", "hello.py", "runserver", str(port), "--noreload"]
-    server = Server(argv, environment(), cwd=the_file_alone)
-    try:
-        assert server.wait_until_serving(port, timeout=120)[::2] == (200, "Hello World")
-    finally:
-        server.stop()
+    answer = uv_runserver_answer(the_file_alone, "hello.py")
+    assert answer == (200, "Hello World")
     assert {path.name for path in the_file_alone.iterdir()} == {"hello.py"}
 
 

@@ -16,6 +16,7 @@ from conftest import (
     environment,
     free_port,
     procfile,
+    uv_runserver_answer,
 )
 from write_template import DEVELOPMENT_KEY
 
@@ -261,10 +262,4 @@ def test_a_target_already_holding_the_project_file_is_left_untouched(tmp_path):
 
 
 def test_the_new_project_runs_from_its_own_file_with_uv(mysite):
-    port = free_port()
-    argv = [str(BIN / "uv"), "run", "mysite.py", "runserver", str(port), "--noreload"]
-    server = Server(argv, environment(), cwd=mysite)
-    try:
-        assert server.wait_until_serving(port, timeout=120)[::2] == (200, "Hello World")
-    finally:
-        server.stop()
+    assert uv_runserver_answer(mysite, "mysite.py") == (200, "Hello World")
