@@ -124,8 +124,8 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 if env_flag("HTTPS_ONLY", "off"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    # A year of HSTS for this host and its subdomains. Not "preload" (W021): that asks
-    # browsers to build the domain in, which only its owner may ask (README: Headers).
+    # A year of HSTS, subdomains included. Not "preload" (W021): that asks browsers to
+    # build the domain in, which is for its owner to ask (README: Security headers).
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
