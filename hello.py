@@ -188,14 +188,14 @@ def index(request):
 def security_headers(get_response):
     """Permissions-Policy on every response; on Django 5.2, which has no CSP middleware,
     SECURE_CSP too, but not on debug pages: they need inline styles and scripts."""
+    # Read once, as Django's own middleware reads its settings.
     policy = "; ".join(f"{k} {' '.join(v)}" for k, v in settings.SECURE_CSP.items())
+    permissions, debug = settings.PERMISSIONS_POLICY, settings.DEBUG
 
     def middleware(request):
         response = get_response(request)
-        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
-        if django.VERSION < (6,) and not (
-            settings.DEBUG and response.status_code >= 400
-        ):
+        response.headers.setdefault("Permissions-Policy", permissions)
+        if django.VERSION < (6,) and not (debug and response.status_code >= 400):
             response.headers.setdefault("Content-Security-Policy", policy)
         return response
 
