@@ -154,20 +154,16 @@ class Server:
         )
         self.pid = self.process.pid
 
+    def inside(self, *argv):
+        """`argv`, to run in the server's network namespace."""
+        return ["nsenter", "--target", str(self.pid), "--net", *argv]
+
     def request(self, port, **options):
         """`request()`, made from inside the server's network namespace if it has one."""
         if not self.isolated:
             return request(port, **options)
         code = "import json, sys; from conftest import request; print(json.dumps(request(**json.loads(sys.argv[1]))))"
-        argv = [
-            "nsenter",
-            "--target",
-            str(self.pid),
-            "--net",
-            sys.executable,
-            "-c",
-            code,
-        ]
+        argv = self.inside(sys.executable, "-c", code)
         done = subprocess.run(
             [*argv, json.dumps({"port": port, **options})],
             cwd=ROOT / "tests",

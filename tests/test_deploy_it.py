@@ -244,26 +244,22 @@ def observatory_scan(tmp_path, scan_js, **config):
     app = Server(
         procfile_gunicorn_argv(8000), procfile_environment(**config), isolated=True
     )
-    inside = ["nsenter", "--target", str(app.pid), "--net"]
     try:
         app.wait_until_serving(8000, host="localhost")
         addresses = ["127.0.0.1", "[::1]"]
-        proxy = Server(
-            inside
-            + nginx_argv(
-                tmp_path,
-                upstreams=[8000],
-                http=[f"{address}:80" for address in addresses],
-                https=[f"{address}:443" for address in addresses],
-            ),
-            env=None,
+        proxy_argv = nginx_argv(
+            tmp_path,
+            upstreams=[8000],
+            http=[f"{address}:80" for address in addresses],
+            https=[f"{address}:443" for address in addresses],
         )
+        proxy = Server(app.inside(*proxy_argv), env=None)
         try:
             while app.request(80, host="localhost", timeout=2)[0] == 502:
                 time.sleep(0.05)  # nginx is up, gunicorn not yet
             env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(tmp_path / "cert.pem")}
             done = subprocess.run(
-                [*inside, need("node", "nodejs"), str(scan_js), "localhost"],
+                app.inside(need("node", "nodejs"), str(scan_js), "localhost"),
                 env=env,
                 capture_output=True,
                 text=True,
