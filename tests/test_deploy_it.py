@@ -298,6 +298,14 @@ CSP = "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
+@pytest.fixture(scope="module")
+def production_behind_https_with_a_bug():
+    """gunicorn serving hello.py in production with HTTPS_ONLY=on, plus a view that raises."""
+    port = free_port()
+    with gunicorn(port, **INSTRUMENTED, **PRODUCTION, HTTPS_ONLY="on"):
+        yield port
+
+
 @pytest.mark.parametrize(
     "method, path, host, forwarded_proto, status",
     [
@@ -310,12 +318,11 @@ PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
     ],
 )
 def test_every_production_response_carries_csp_and_permissions_policy(
-    method, path, host, forwarded_proto, status
+    production_behind_https_with_a_bug, method, path, host, forwarded_proto, status
 ):
-    port = free_port()
-    with gunicorn(port, **INSTRUMENTED, **PRODUCTION, HTTPS_ONLY="on"):
-        headers = {"X-Forwarded-Proto": forwarded_proto}
-        answer, sent, _ = request(port, path, method, host=host, headers=headers)
+    port = production_behind_https_with_a_bug
+    headers = {"X-Forwarded-Proto": forwarded_proto}
+    answer, sent, _ = request(port, path, method, host=host, headers=headers)
     assert answer == status
     assert sent["content-security-policy"] == CSP
     assert sent["permissions-policy"] == PERMISSIONS

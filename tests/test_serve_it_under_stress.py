@@ -331,7 +331,7 @@ def test_behind_a_buffering_proxy_4000_slow_clients_keep_no_one_waiting(tmp_path
         f"{answered} normal requests answered within 1 s, {failed} not"
     )
     assert held >= 3500, held
-    assert (answered, failed) >= (40, 0) and failed == 0
+    assert answered >= 40 and failed == 0
 
 
 def test_reached_directly_slow_headers_hold_every_thread_and_slow_bodies_none(tmp_path):
