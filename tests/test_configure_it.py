@@ -41,11 +41,12 @@ def test_defaults_are_the_books_development_settings():
     assert settings["MIDDLEWARE"] == [
         "__main__.security_headers",
         *(csp if django.VERSION >= (6,) else []),
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "django.middleware.security.SecurityMiddleware",
+        "__main__.health_check",
         "__main__.host_from_an_absolute_target",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
-        "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ]
 
 
@@ -134,8 +135,9 @@ DEVELOPMENT_KEY = re.search(
     r'"(django-insecure-[^"]+)"', (ROOT / "hello.py").read_text()
 )[1]
 KEY_ACCEPTS = (
-    "with DEBUG off (its default where PORT is set) set a long random one (50 "
-    "characters or more, 5 distinct, no django-insecure- prefix), made by: "
+    "with DEBUG off (its default on a platform or where PORT is set) set a long "
+    "random one (50 characters or more, 5 distinct, no django-insecure- prefix), "
+    "made by: "
 )
 HOSTS_ACCEPT = "use ASCII host names (punycode for international ones)"
 
