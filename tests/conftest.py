@@ -191,9 +191,9 @@ class Server:
             time.sleep(0.05)
         raise AssertionError(f"no {pattern!r} in the server's output:\n{self.output()}")
 
-    def wait_until_serving(
-        self, port, address="127.0.0.1", host="127.0.0.1", timeout=30
-    ):
+    def wait_until_serving(self, port, timeout=30, **options):
+        """The first answer to `request(port, **options)`, once the server gives one."""
+        options = {"host": "127.0.0.1", **options, "timeout": 2}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -201,7 +201,7 @@ class Server:
                     f"server exited with {self.process.returncode}:\n{self.output()}"
                 )
             try:
-                return self.request(port, address=address, host=host, timeout=2)
+                return self.request(port, **options)
             except OSError:
                 time.sleep(0.05)
         raise AssertionError(f"nothing served on port {port}:\n{self.output()}")
@@ -346,7 +346,7 @@ http {{
         {listen}
         location / {{
             proxy_pass http://hello;
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-Proto $scheme;
         }}
     }}

@@ -1,0 +1,213 @@
+"""Grow it: a copy of hello.py grown by the README's own "Grow it" recipes into chapter 2
+of the book (templates, a stylesheet and a script from static/, images drawn by a view,
+a form, the cache, ETags) and the admin, served as the Procfile serves it in production
+behind nginx terminating TLS, and used in a real browser.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import pytest
+from browser import chromium, violations
+from conftest import (
+    PRODUCTION,
+    Server,
+    environment,
+    free_port,
+    gunicorn,
+    nginx_argv,
+    procfile_gunicorn,
+    request,
+)
+from extend import grown_copy, readme_recipes
+
+ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
+GROWN = {**PRODUCTION, "HTTPS_ONLY": "on", "ALLOWED_HOSTS": "localhost"}
+
+
+def run(project, *args, **config):
+    """`python hello.py ARGS` in the grown `project`; the finished process."""
+    return subprocess.run(
+        [sys.executable, "hello.py", *args],
+        cwd=project,
+        env=environment(**{**GROWN, **config}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def release(project):
+    """What the README's release step runs before the web process starts."""
+    for command in (["collectstatic", "--noinput"], ["migrate", "--noinput"]):
+        done = run(project, *command)
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The grown copy, released, with an administrator."""
+    directory = grown_copy(tmp_path_factory.mktemp("grown"))
+    release(directory)
+    created = run(
+        directory,
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        ADMIN["username"],
+        "--email",
+        "admin@example.com",
+        DJANGO_SUPERUSER_PASSWORD=ADMIN["password"],
+    )
+    assert created.returncode == 0, created.stderr
+    return directory
+
+
+def test_the_readme_has_the_three_recipes_each_with_code():
+    recipes = readme_recipes()
+    assert list(recipes) == ["Templates and static files", "A database", "The admin"]
+    assert all(settings for settings, _ in recipes.values())
+    assert "admin.site.urls" in recipes["The admin"][1]
+
+
+@pytest.mark.parametrize(
+    "command, output",
+    [
+        (["check", "--deploy", "--fail-level", "WARNING"], "no issues (1 silenced)"),
+        (["migrate", "--noinput"], "No migrations to apply."),
+        (["collectstatic", "--noinput"], "0 static files copied"),
+        (
+            [
+                "shell",
+                "-c",
+                "from django.contrib.auth.models import User; print(User.objects.count())",
+            ],
+            "1",
+        ),
+        (["test"], ""),
+    ],
+)
+def test_every_management_command_works_on_the_grown_copy(project, command, output):
+    done = run(project, *command)
+    assert done.returncode == 0, done.stderr
+    assert output in done.stdout, done.stdout
+
+
+def test_runserver_serves_the_grown_copy_with_its_static_files(project):
+    port = free_port()
+    argv = [sys.executable, "hello.py", "runserver", str(port), "--noreload"]
+    server = Server(argv, environment(), cwd=project)
+    try:
+        status, _, body = server.wait_until_serving(port, host="localhost")
+        assert status == 200 and "Django Placeholder Images" in body
+        assert request(port, "/static/site.css", host="localhost")[0] == 200
+        assert request(port, "/admin/login/", host="localhost")[0] == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("preload", [[], ["--preload"]], ids=["", "--preload"])
+def test_gunicorn_serves_the_admin_with_and_without_preload(project, preload):
+    port = free_port()
+    with gunicorn(port, *preload, cwd=project, **GROWN):
+        proto = {"X-Forwarded-Proto": "https"}
+        status, _, body = request(
+            port, "/admin/login/", host="localhost", headers=proto
+        )
+        assert status == 200 and 'name="password"' in body
+
+
+@contextmanager
+def served_behind_tls(project, **config):
+    """The grown copy under the Procfile's gunicorn (2 workers), behind nginx on HTTPS:
+    the https:// URL of its home page."""
+    port, https = free_port(), free_port()
+    with procfile_gunicorn(port, workers=2, cwd=project, **{**GROWN, **config}):
+        tmp = project / f"nginx-{https}"
+        tmp.mkdir()
+        argv = nginx_argv(tmp, [port], http=[], https=[f"127.0.0.1:{https}"])
+        proxy = Server(argv, env=None)
+        try:
+            proxy.wait_until_serving(https, host="localhost", tls=True)
+            yield f"https://localhost:{https}"
+        finally:
+            proxy.stop()
+            shutil.rmtree(tmp)
+
+
+@pytest.fixture(scope="module")
+def site(project):
+    with served_behind_tls(project) as url:
+        yield url
+
+
+def https(url, path, headers=None):
+    port = int(url.rsplit(":", 1)[1])
+    return request(port, path, host=f"localhost:{port}", headers=headers, tls=True)
+
+
+def test_static_files_have_hashed_names_far_future_caching_and_compression(site):
+    status, _, page = https(site, "/")
+    assert status == 200
+    stylesheet = re.search(r'href="(/static/site\.[0-9a-f]{12}\.css)"', page)[1]
+    status, headers, body = https(site, stylesheet)
+    assert status == 200 and "rgb(0, 102, 51)" in body
+    assert headers["cache-control"] == "max-age=315360000, public, immutable"
+    status, headers, _ = https(site, stylesheet, {"Accept-Encoding": "gzip"})
+    assert (status, headers["content-encoding"]) == (200, "gzip")
+
+
+def test_the_placeholder_view_draws_refuses_and_revalidates(site):
+    status, headers, _ = https(site, "/image/120x80/")
+    assert (status, headers["content-type"]) == (200, "image/png")
+    etag = headers["etag"]
+    assert https(site, "/image/120x80/", {"If-None-Match": etag})[0] == 304
+    assert https(site, "/image/0x50/")[0] == 400
+    assert https(site, "/image/5000x50/")[0] == 400
+
+
+def test_in_a_browser_the_site_loads_its_own_files_and_the_policy_blocks_nothing(site):
+    with chromium() as browser:
+        browser.get(f"{site}/")
+        heading = browser.find_element("tag name", "h1")
+        assert heading.value_of_css_property("color") == "rgba(0, 102, 51, 1)"
+        wait_for(lambda: browser.execute_script("return document.body.dataset.script"))
+        example = browser.find_element("id", "example")
+        wait_for(
+            lambda: browser.execute_script("return arguments[0].complete", example)
+        )
+        assert browser.execute_script("return arguments[0].naturalWidth", example) == 50
+        assert violations(browser) == []
+
+
+def test_in_a_browser_the_admin_logs_in_with_no_policy_violation(site):
+    with chromium() as browser:
+        browser.get(f"{site}/admin/")
+        assert "/admin/login/" in browser.current_url
+        assert violations(browser) == [], "login page"
+        browser.find_element("name", "username").send_keys(ADMIN["username"])
+        browser.find_element("name", "password").send_keys(ADMIN["password"])
+        browser.find_element("css selector", "input[type=submit]").click()
+        wait_for(lambda: "Site administration" in browser.title)
+        assert violations(browser) == [], "admin index"
+        for page in ("/admin/auth/user/1/change/", "/admin/auth/user/add/"):
+            browser.get(f"{site}{page}")
+            assert "Log in" not in browser.title, page
+            assert browser.find_elements("css selector", "form"), page
+            assert violations(browser) == [], page
+        stylesheet = browser.execute_script(
+            "return getComputedStyle(document.getElementById('header')).display"
+        )
+        assert stylesheet == "flex"  # the admin's own stylesheet applied
+
+
+def wait_for(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting in the browser"
+        time.sleep(0.05)
