@@ -4,10 +4,13 @@ a form, the cache, ETags) and the admin, served as the Procfile serves it in pro
 behind nginx terminating TLS, and used in a real browser.
 """
 
+import collections
+import concurrent.futures
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -23,7 +26,8 @@ from conftest import (
     procfile_gunicorn,
     request,
 )
-from extend import grown_copy, readme_recipes
+from extend import VIEW_THAT_WAITS, grown_copy, readme_recipes
+from postgres import postgresql
 
 ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
 GROWN = {**PRODUCTION, "HTTPS_ONLY": "on", "ALLOWED_HOSTS": "localhost"}
@@ -42,10 +46,10 @@ def run(project, *args, **config):
     )
 
 
-def release(project):
+def release(project, **config):
     """What the README's release step runs before the web process starts."""
     for command in (["collectstatic", "--noinput"], ["migrate", "--noinput"]):
-        done = run(project, *command)
+        done = run(project, *command, **config)
         assert done.returncode == 0, done.stderr
 
 
@@ -211,3 +215,61 @@ def wait_for(condition, timeout=10):
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting in the browser"
         time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def database():
+    with postgresql() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def project_on_postgresql(tmp_path_factory, database):
+    """The grown copy with a view that waits between two queries, on PostgreSQL."""
+    directory = grown_copy(tmp_path_factory.mktemp("postgres"), code=VIEW_THAT_WAITS)
+    release(directory, DATABASE_URL=database.url)
+    return directory
+
+
+def visit_all(port, count, at_once=30):
+    """`count` requests to /visits, `at_once` at a time: how many got each answer."""
+
+    def visit(_):
+        headers = {"X-Forwarded-Proto": "https"}
+        try:
+            return request(port, "/visits", host="localhost", headers=headers)[::2]
+        except OSError as error:
+            return type(error).__name__
+
+    with concurrent.futures.ThreadPoolExecutor(at_once) as pool:
+        return collections.Counter(pool.map(visit, range(count)))
+
+
+def test_postgresql_holds_the_procfiles_load_and_survives_a_restart(
+    project_on_postgresql, database
+):
+    port, workers, threads = free_port(), 2, 5
+    config = {**GROWN, "DATABASE_URL": database.url}
+    with procfile_gunicorn(port, workers=workers, cwd=project_on_postgresql, **config):
+        peak, done = [0], threading.Event()
+
+        def watch():  # the most connections PostgreSQL saw during the load
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], database.client_connections())
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            before = visit_all(port, 300)
+        finally:
+            done.set()
+            watcher.join()
+        database.pg_ctl("restart", "-m", "fast")
+        after = visit_all(port, 60)
+    print(
+        f"\nfigures: PostgreSQL: 300 requests {dict(before)}, at most {peak[0]} "
+        f"connections; after a restart, 60 requests {dict(after)}"
+    )
+    assert before == {(200, "2 queries"): 300}
+    assert 0 < peak[0] <= workers * threads
+    assert after == {(200, "2 queries"): 60}
