@@ -27,6 +27,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.urls import path
+from django.utils.log import log_response
 
 flags = dict.fromkeys(["on", "true", "1", "yes"], True)
 flags.update(dict.fromkeys(["off", "false", "0", "no"], False))
@@ -133,8 +134,11 @@ def health_check(get_response):
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT 1")
         except DatabaseError as error:
-            logging.getLogger("up").error("database: %s", " ".join(str(error).split()))
             response = HttpResponse("database unreachable\n", status=503)
+            reason = " ".join(str(error).split())  # psycopg's run over several lines
+            log_response(
+                "%s: %s", request.path, reason, response=response, request=request
+            )
         response["Cache-Control"] = "no-store"
         return response
 

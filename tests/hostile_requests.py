@@ -41,6 +41,8 @@ ports = st.one_of(
 )
 targets = st.one_of(
     PIECE.map(lambda p: "/" + p),
+    PIECE.map(lambda p: "/up" + p),  # the health path, answered before Host validation
+    st.just("/up"),
     PIECE.map(lambda p: "//" + p),
     st.tuples(
         st.sampled_from(["http", "https", "HTTP", "ftp"]), hosts, ports, PIECE

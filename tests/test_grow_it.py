@@ -273,3 +273,18 @@ def test_postgresql_holds_the_procfiles_load_and_survives_a_restart(
     assert before == {(200, "2 queries"): 300}
     assert 0 < peak[0] <= workers * threads
     assert after == {(200, "2 queries"): 60}
+
+
+def test_up_follows_postgresql_down_and_back_up(project_on_postgresql, database):
+    port = free_port()
+    config = {**GROWN, "DATABASE_URL": database.url}
+    with procfile_gunicorn(port, cwd=project_on_postgresql, **config) as server:
+        probe = {"host": "10.0.0.7:8080"}  # by address, over plain HTTP
+        assert request(port, "/up", **probe)[::2] == (200, "up\n")
+        database.pg_ctl("stop", "-m", "fast")
+        try:
+            assert request(port, "/up", **probe)[::2] == (503, "database unreachable\n")
+            assert "ERROR django.request: /up: connection failed:" in server.output()
+        finally:
+            database.pg_ctl("start")
+        assert request(port, "/up", **probe)[::2] == (200, "up\n")
