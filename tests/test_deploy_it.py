@@ -1,10 +1,6 @@
 """Deploy it: production settings, the Procfile under a real Procfile runner, error pages, logs."""
 
-import json
-import os
 import re
-import subprocess
-import time
 
 import django
 import pytest
@@ -16,21 +12,17 @@ from conftest import (
     STRONG_KEY,
     Server,
     environment,
+    failed_tests,
     free_port,
     gunicorn,
-    need,
     need_network_namespace,
-    nginx_argv,
+    observatory_scan,
     procfile,
-    procfile_environment,
-    procfile_gunicorn_argv,
     procfile_server,
     request,
     run_hello,
     serving,
 )
-
-OBSERVATORY = ROOT / "tests" / "observatory"
 
 DEBUG_PAGE = "You’re seeing this error because you have <code>DEBUG = True</code>"
 
@@ -219,65 +211,6 @@ def test_gunicorn_with_port_and_debug_on_shows_debug_pages_when_asked_to():
     with serving(platform_gunicorn(port, DEBUG="on"), port) as server:
         status, _, body = server.request(port, path="/missing", host="localhost")
         assert status == 404 and DEBUG_PAGE in body
-
-
-@pytest.fixture(scope="session")
-def observatory():
-    """Mozilla's HTTP Observatory scanner (`scan.js`), installed from tests/observatory."""
-    need("node", "nodejs")
-    npm = need("npm")
-    scanner = OBSERVATORY / "node_modules" / "@mdn" / "mdn-http-observatory"
-    if not scanner.exists():
-        # --ignore-scripts: its install step downloads lists the scan does not need.
-        install = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
-        subprocess.run(install, cwd=OBSERVATORY, check=True, timeout=600)
-    preload = scanner / "conf" / "hsts-preload.json"
-    if not preload.exists():
-        preload.write_text("{}")  # no site here is on browsers' HSTS preload list
-    return scanner / "src" / "scan.js"
-
-
-def observatory_scan(tmp_path, scan_js, **config):
-    """The Observatory's verdict on hello.py, served as the Procfile serves it behind a
-    TLS-terminating proxy, at https://localhost/ and http://localhost/: nginx on ports
-    443 and 80, so all of it runs in a network namespace of its own."""
-    need_network_namespace()
-    config = {"ALLOWED_HOSTS": "localhost", **config}
-    app = Server(
-        procfile_gunicorn_argv(8000), procfile_environment(**config), isolated=True
-    )
-    try:
-        app.wait_until_serving(8000, host="localhost")
-        addresses = ["127.0.0.1", "[::1]"]
-        proxy_argv = nginx_argv(
-            tmp_path,
-            upstreams=[8000],
-            http=[f"{address}:80" for address in addresses],
-            https=[f"{address}:443" for address in addresses],
-        )
-        proxy = Server(app.inside(*proxy_argv), env=None)
-        try:
-            while app.request(80, host="localhost", timeout=2)[0] == 502:
-                time.sleep(0.05)  # nginx is up, gunicorn not yet
-            env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(tmp_path / "cert.pem")}
-            done = subprocess.run(
-                app.inside(need("node", "nodejs"), str(scan_js), "localhost"),
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-            return json.loads(done.stdout)
-        finally:
-            proxy.stop()
-    finally:
-        app.stop()
-
-
-def failed_tests(verdict):
-    return {name for name, test in verdict["tests"].items() if not test["pass"]}
 
 
 @pytest.mark.parametrize(

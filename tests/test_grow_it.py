@@ -20,9 +20,11 @@ from conftest import (
     PRODUCTION,
     Server,
     environment,
+    failed_tests,
     free_port,
     gunicorn,
     nginx_argv,
+    observatory_scan,
     procfile_gunicorn,
     request,
 )
@@ -288,3 +290,12 @@ def test_up_follows_postgresql_down_and_back_up(project_on_postgresql, database)
         finally:
             database.pg_ctl("start")
         assert request(port, "/up", **probe)[::2] == (200, "up\n")
+
+
+def test_mozilla_http_observatory_grades_the_grown_home_page_a_plus(
+    tmp_path, project, observatory
+):
+    verdict = observatory_scan(tmp_path, observatory, cwd=project, **GROWN)
+    scan = verdict["scan"]
+    print(f"\nfigures: HTTP Observatory, grown: {scan['grade']} ({scan['score']})")
+    assert (scan["grade"], failed_tests(verdict)) == ("A+", set())
