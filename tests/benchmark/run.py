@@ -14,6 +14,7 @@ compare apps within the same round, since these machines are shared and noisy.
 """
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -31,10 +32,19 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
-from extend import DATABASE, VIEW_THAT_WAITS, extended_copy
+from extend import DATABASE, VIEW_THAT_WAITS, extended_copy, grown_copy
 from procfile import gunicorn_options
 
 SECRET_KEY = "benchmark-" + "k3y" * 20
+
+# Placeholder images of sizes drawn at random, so that nearly every one misses the cache.
+RANDOM_IMAGES = """
+math.randomseed(os.time())
+request = function()
+  local size = string.format("/image/%dx%d/", math.random(100, 400), math.random(100, 400))
+  return wrk.format(nil, size)
+end
+"""
 
 
 def startproject(directory):
@@ -59,8 +69,21 @@ def startproject(directory):
     )
 
 
-def apps(baseline_dir, waiting_dir=None):
-    """name -> (directory to run in, gunicorn app, environment, path to load).
+def grown(directory):
+    """hello.py grown by the README's recipes into chapter 2 and the admin, released
+    (collectstatic, migrate); the URL of its stylesheet, by its hashed name."""
+    grown_copy(Path(directory))
+    env = {**os.environ, "DEBUG": "off", "SECRET_KEY": SECRET_KEY}
+    for command in (["collectstatic", "--noinput"], ["migrate", "--noinput"]):
+        argv = [sys.executable, "hello.py", *command]
+        subprocess.run(argv, cwd=directory, env=env, check=True, capture_output=True)
+    manifest = Path(directory) / "staticfiles" / "staticfiles.json"
+    return "/static/" + json.loads(manifest.read_text())["paths"]["site.css"]
+
+
+def apps(baseline_dir, waiting_dir=None, grown_dir=None, stylesheet=None):
+    """name -> (directory to run in, gunicorn app, environment, path to load[, wrk
+    script]). Only apps loaded at "/" answer Hello World, and only they get ratios.
 
     hello.py and hardened Flask run as behind a platform's HTTPS router: wrk says
     X-Forwarded-Proto: https, which they trust, and the others ignore.
@@ -87,6 +110,17 @@ def apps(baseline_dir, waiting_dir=None):
             behind_https,
             "/visits",
         ),
+        # The same, grown by the README's recipes into chapter 2 (tests/grown/).
+        "grown: home page": (grown_dir, "hello", behind_https, "/"),
+        "grown: stylesheet": (grown_dir, "hello", behind_https, stylesheet),
+        "grown: image, cached": (grown_dir, "hello", behind_https, "/image/120x80/"),
+        "grown: image, drawn": (
+            grown_dir,
+            "hello",
+            behind_https,
+            "/image/64x64/",
+            RANDOM_IMAGES,
+        ),
     }
 
 
@@ -110,23 +144,19 @@ def children(pid):
     return [int(child) for child in path.read_text().split()]
 
 
-def wrk(port, seconds, connections, path="/"):
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            "X-Forwarded-Proto: https",
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    ).stdout
+def wrk(port, seconds, connections, path="/", script=None):
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script or "")
+        lua.flush()
+        argv += ["-s", lua.name, "-H", "X-Forwarded-Proto: https"]
+        out = subprocess.run(
+            [*argv, f"http://127.0.0.1:{port}{path}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 30,
+        ).stdout
 
     def latency_ms(label):
         value, unit = re.search(
@@ -148,7 +178,7 @@ def wrk(port, seconds, connections, path="/"):
 
 
 def measure(name, app, options, seconds, connections):
-    directory, target, env, path = app
+    directory, target, env, path, *script = app
     port = free_port()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
     argv = [
@@ -174,17 +204,17 @@ def measure(name, app, options, seconds, connections):
                 raise RuntimeError(f"{name} did not start")
             try:
                 ready = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/",
+                    f"http://127.0.0.1:{port}{path}",
                     headers={"X-Forwarded-Proto": "https"},
                 )
                 with urllib.request.urlopen(ready, timeout=5) as response:
-                    if response.status == 200 and response.read() == b"Hello World":
+                    if response.status == 200:
                         break
             except OSError:
                 time.sleep(0.005)
         first_200_ms = (time.perf_counter() - started) * 1000
-        wrk(port, 1, connections, path)  # warm-up
-        result = wrk(port, seconds, connections, path)
+        wrk(port, 1, connections, path, *script)  # warm-up
+        result = wrk(port, seconds, connections, path, *script)
         workers = children(server.pid)
         result["pss"], result["uss"] = (
             statistics.mean(m) / 1024 for m in zip(*map(memory_kib, workers))
@@ -224,7 +254,7 @@ def benchmark(title, options, app_set, rounds, seconds, connections):
         ratios = [
             statistics.median(r["rps"] / b["rps"] for r, b in zip(runs, results[base]))
             # Only between apps answering the same page, and in the same round.
-            if base in results and app_set[name][3] == "/"
+            if base in results and not name.startswith(("hello.py with", "grown"))
             else None
             for base in baselines
         ]
@@ -256,10 +286,11 @@ def main():
     with (
         tempfile.TemporaryDirectory() as baseline_dir,
         tempfile.TemporaryDirectory() as waiting_dir,
+        tempfile.TemporaryDirectory() as grown_dir,
     ):
         startproject(baseline_dir)
         extended_copy(Path(waiting_dir), settings=DATABASE, code=VIEW_THAT_WAITS)
-        app_set = apps(baseline_dir, waiting_dir)
+        app_set = apps(baseline_dir, waiting_dir, grown_dir, grown(grown_dir))
         if args.only:
             keep = {"bare WSGI", "Flask", "Flask hardened", *args.only.split(",")}
             app_set = {name: app for name, app in app_set.items() if name in keep}
