@@ -11,7 +11,7 @@ Chapter 1 of "Lightweight Django" (Elman & Lavin, O'Reilly 2014) on Django 5.2 L
     python hello.py check --deploy # or any other management command
     uv run hello.py runserver      # the same, installing the dependencies above
 
-DEBUG, SECRET_KEY, ALLOWED_HOSTS and HTTPS_ONLY configure it (README.md has the table).
+DEBUG, SECRET_KEY, ALLOWED_HOSTS and HTTPS_ONLY configure it (README.md: Configuration).
 A value that is not accepted stops start-up with one line naming it.
 """
 
@@ -80,8 +80,8 @@ def env_hosts(default):
 
 
 def platform_host():
-    """The public host name of the platform running this (Heroku, Render, Railway,
-    Fly.io), as its own variables announce it: "" if unannounced, None off a platform."""
+    """The public host name the platform running this announces (Heroku, Render,
+    Railway, Fly.io): "" if it announces none, None off a platform."""
     if "FLY_APP_NAME" in os.environ:
         return os.environ["FLY_APP_NAME"] + ".fly.dev"
     for marker, host in [
@@ -162,11 +162,11 @@ def host_from_an_absolute_target(get_response):
 
 
 # Every UPPER_CASE name below becomes a setting, as in a settings.py: Django's, and
-# PERMISSIONS_POLICY for security_headers. README.md: "Grow it" adds more.
+# PERMISSIONS_POLICY for security_headers. More are added as README.md: Grow it shows.
 platform = platform_host()  # None off a platform
 
 # SECURITY WARNING: don't run with debug turned on in production!
-# On by default, as in the book; off on a platform, or wherever PORT is set (gunicorn
+# On by default, for development; off on a platform, or wherever PORT is set (gunicorn
 # then listens on every interface).
 production = platform is not None or "PORT" in os.environ
 DEBUG = env_flag("DEBUG", "off" if production else "on")
@@ -193,7 +193,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
 ]
 
-# Django's template engine, for the templates a grown project adds (README: Grow it).
+# Django's template engine, for the templates a grown project adds (README.md: Grow it).
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -254,9 +254,10 @@ def production_behind_https_with_a_bug():
         ("POST", "/", "localhost", "https", 403),
         ("GET", "/missing", "localhost", "https", 404),
         ("GET", "/broken", "localhost", "https", 500),
+        ("GET", "/up", "203.0.113.9", "", 200),
     ],
 )
-def test_every_production_response_carries_csp_and_permissions_policy(
+def test_every_production_response_carries_every_security_header(
     production_behind_https_with_a_bug, method, path, host, forwarded_proto, status
 ):
     port = production_behind_https_with_a_bug
@@ -269,6 +270,15 @@ def test_every_production_response_carries_csp_and_permissions_policy(
     assert re.fullmatch(nonce, re.search(r"script-src 'self'(.*?);", policy)[1])
     assert re.sub(r" 'nonce-[\w-]+'", "", policy) == CSP
     assert sent["permissions-policy"] == PERMISSIONS
+    assert sent["x-frame-options"] == "DENY"
+    assert sent["x-content-type-options"] == "nosniff"
+    assert (
+        sent["referrer-policy"] == sent["cross-origin-opener-policy"] == "same-origin"
+    )
+    if forwarded_proto == "https":
+        assert (
+            sent["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+        )
 
 
 def test_with_debug_on_debug_pages_carry_no_csp_so_their_styles_and_scripts_work():

@@ -18,6 +18,8 @@ import pytest
 from browser import chromium, violations
 from conftest import (
     PRODUCTION,
+    ROOT,
+    STRONG_KEY,
     Server,
     environment,
     failed_tests,
@@ -25,12 +27,14 @@ from conftest import (
     gunicorn,
     nginx_argv,
     observatory_scan,
+    procfile,
     procfile_gunicorn,
     request,
 )
 from extend import VIEW_THAT_WAITS, grown_copy, readme_recipes
 from postgres import postgresql
 
+FOREVER = "max-age=315360000, public, immutable"
 ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
 GROWN = {**PRODUCTION, "HTTPS_ONLY": "on", "ALLOWED_HOSTS": "localhost"}
 
@@ -163,7 +167,7 @@ def test_static_files_have_hashed_names_far_future_caching_and_compression(site)
     stylesheet = re.search(r'href="(/static/site\.[0-9a-f]{12}\.css)"', page)[1]
     status, headers, body = https(site, stylesheet)
     assert status == 200 and "rgb(0, 102, 51)" in body
-    assert headers["cache-control"] == "max-age=315360000, public, immutable"
+    assert headers["cache-control"] == FOREVER
     status, headers, _ = https(site, stylesheet, {"Accept-Encoding": "gzip"})
     assert (status, headers["content-encoding"]) == (200, "gzip")
 
@@ -299,3 +303,38 @@ def test_mozilla_http_observatory_grades_the_grown_home_page_a_plus(
     scan = verdict["scan"]
     print(f"\nfigures: HTTP Observatory, grown: {scan['grade']} ({scan['score']})")
     assert (scan["grade"], failed_tests(verdict)) == ("A+", set())
+
+
+GROWN_PROCFILE = re.search(
+    r"(?m)^```\n(release: .*\nweb: .*)\n```$", (ROOT / "README.md").read_text()
+)[1]
+
+
+def test_the_grown_procfile_releases_then_serves_on_a_platform(tmp_path):
+    # As Render runs it, with SECRET_KEY the one variable set: the release command in a
+    # process of its own, then the web process, which collects the static files.
+    project = grown_copy(tmp_path)
+    (project / "Procfile").write_text(GROWN_PROCFILE + "\n")
+    release_command = GROWN_PROCFILE.splitlines()[0].removeprefix("release:")
+    platform = {"SECRET_KEY": STRONG_KEY, "RENDER": "true"}
+    platform["RENDER_EXTERNAL_HOSTNAME"] = host = "hello-x1.onrender.com"
+    done = subprocess.run(
+        ["sh", "-c", release_command],
+        cwd=project,
+        env=environment(**platform),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    with procfile(port, procfile_dir=project, **platform) as server:
+        router = {"host": host, "headers": {"X-Forwarded-Proto": "https"}}
+        status, _, page = server.request(port, path="/", **router)
+        assert status == 200 and "Django Placeholder Images" in page
+        stylesheet = re.search(r'href="(/static/site\.[0-9a-f]{12}\.css)"', page)[1]
+        status, headers, _ = server.request(port, path=stylesheet, **router)
+        assert (status, headers["cache-control"]) == (200, FOREVER)
+        status, _, body = server.request(port, path="/admin/login/", **router)
+        assert status == 200 and 'name="password"' in body

@@ -18,7 +18,7 @@ from conftest import (
     procfile,
     uv_runserver_answer,
 )
-from write_template import DEVELOPMENT_KEY
+from write_template import BOOK, DEVELOPMENT_KEY, HEAD, readme_sections
 
 README_COMMAND = re.search(
     r"^django-admin startproject mysite .*$",
@@ -26,6 +26,7 @@ README_COMMAND = re.search(
     re.MULTILINE,
 )[0]
 GENERATED = {
+    ".gitignore",
     "mysite.py",
     "requirements.txt",
     "Procfile",
@@ -78,11 +79,28 @@ def test_the_readme_command_makes_the_whole_project(mysite):
     assert {path.name for path in mysite.iterdir()} == GENERATED
     for name in GENERATED:
         text = (mysite / name).read_text()
-        assert "{{" not in text and "{%" not in text and "project_name" not in text
+        assert "project_name" not in text and "templatetag" not in text, name
+        if name != "README.md":  # whose recipes show Django's template tags
+            assert "{{" not in text and "{%" not in text, name
     assert "gunicorn mysite " in (mysite / "Procfile").read_text()
     readme = (mysite / "README.md").read_text()
     assert readme.startswith("# mysite\n") and "python mysite.py runserver" in readme
     assert "hello" not in (mysite / "mysite.py").read_text()
+
+
+def test_the_new_project_is_its_users_own_and_its_readme_has_what_it_points_to(mysite):
+    code, readme = (
+        (mysite / "mysite.py").read_text(),
+        (mysite / "README.md").read_text(),
+    )
+    for trace in ("Lightweight Django", "the book", "hello", "tests/"):
+        assert trace not in code and trace not in readme, trace
+    headings = set(re.findall(r"(?m)^## (.+)$", readme))
+    for section in re.findall(r"README\.md: ([A-Z][a-z]+(?: [a-z]+)?)", code):
+        assert section in headings, section
+    assert {"Configuration", "Deploy", "Grow it"} <= headings
+    assert '<link rel="stylesheet" href="{% static' in readme  # as Django reads it
+    assert ".venv/" in (mysite / ".gitignore").read_text().split()
 
 
 def test_the_new_project_checks_clean_and_deploy_checks_clean_in_production(mysite):
@@ -159,10 +177,15 @@ def test_the_template_renders_exactly_the_shipped_project_under_the_name_hello(
     assert done.returncode == 0, done.stderr
     for name in ("hello.py", "requirements.txt", "Procfile", ".python-version"):
         generated = DEVELOPMENT_KEY.sub("KEY", (tmp_path / "hello" / name).read_text())
-        shipped = DEVELOPMENT_KEY.sub("KEY", (ROOT / name).read_text())
+        shipped = DEVELOPMENT_KEY.sub("KEY", BOOK.sub("", (ROOT / name).read_text()))
         assert generated == shipped, (
             f"project_name/ and {name} have drifted apart: run `python tests/write_template.py`"
         )
+    readme = (ROOT / "project_name" / "README.md").read_text()
+    assert readme == HEAD + readme_sections(), (
+        "project_name/README.md and README.md have drifted apart: run "
+        "`python tests/write_template.py`"
+    )
 
 
 def development_key(project):

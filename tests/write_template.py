@@ -1,30 +1,77 @@
 """Write the startproject template in project_name/ from the shipped project.
 
 hello.py, requirements.txt, Procfile and .python-version are the source; the template
-is the same files with `hello` as {{ project_name }} and the development key as
-{{ secret_key }} (which Django makes with its django-insecure- prefix).
+is the same files with `hello` as {{ project_name }}, the development key as
+{{ secret_key }} (which Django makes with its django-insecure- prefix), and the book's
+line left out of the docstring: the generated project is its user's own. Its README
+is HEAD below followed by this README's Configuration, Deploy and Grow it sections,
+less the paragraphs about this repository's tests.
 After editing any of them, run `python tests/write_template.py`; test_template_it.py
-fails until the two sides agree. project_name/README.md is written by hand.
+fails until the two sides agree. project_name/.gitignore is written by hand.
 """
 
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "project_name"
 DEVELOPMENT_KEY = re.compile(r'"django-insecure-[^"]+"')
+BOOK = re.compile(r'^Chapter 1 of "Lightweight Django".*\n', re.MULTILINE)
+SECTIONS = ("Configuration", "Deploy", "Grow it")
+HEAD = """\
+# {{ project_name }}
+
+A Django project in one file, `{{ project_name }}.py`: settings read from the
+environment, one view, its URL, a WSGI `application` for gunicorn, and Django's
+management commands when you run it.
+
+## Run it
+
+```sh
+python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt && python {{ project_name }}.py runserver
+```
+
+Open <http://127.0.0.1:8000/>. Or, with uv, from the file alone: `uv run
+{{ project_name }}.py runserver`. Then: set `SECRET_KEY` and deploy it (Deploy), or
+grow it into templates, static files, a database and the admin (Grow it).
+
+"""
 
 
 def as_template(text):
-    text = DEVELOPMENT_KEY.sub('"{{ secret_key }}"', text)
+    text = BOOK.sub("", DEVELOPMENT_KEY.sub('"{{ secret_key }}"', text))
     return re.sub(r"\bhello\b", "{{ project_name }}", text)
 
 
-if __name__ == "__main__":
+def readme_sections():
+    """This README's sections for a generated project, as template text."""
+    readme = (ROOT / "README.md").read_text()
+    sections = re.findall(r"(?ms)^(## (.+?)\n.*?)(?=^## |\Z)", readme)
+    text = "".join(body for body, title in sections if title in SECTIONS)
+    paragraphs = [p for p in text.split("\n\n") if "tests/" not in p]
+    # Django's own template tags in the recipes stay as they are in the new project.
+    text = re.sub(r"(\{%|%\}|\{\{|\}\})", lambda m: TAGS[m[1]], "\n\n".join(paragraphs))
+    return re.sub(r"\bhello\b", "{{ project_name }}", text)
+
+
+TAGS = {
+    "{%": "{% templatetag openblock %}",
+    "%}": "{% templatetag closeblock %}",
+    "{{": "{% templatetag openvariable %}",
+    "}}": "{% templatetag closevariable %}",
+}
+
+
+def write():
     for source, target in [
         ("hello.py", "project_name.py-tpl"),
         ("requirements.txt", "requirements.txt"),
         ("Procfile", "Procfile"),
         (".python-version", ".python-version"),
     ]:
-        text = (ROOT / source).read_text()
-        (ROOT / "project_name" / target).write_text(as_template(text))
+        (TEMPLATE / target).write_text(as_template((ROOT / source).read_text()))
+    (TEMPLATE / "README.md").write_text(HEAD + readme_sections())
+
+
+if __name__ == "__main__":
+    write()
