@@ -9,15 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import (
-    PRODUCTION,
-    ROOT,
-    STRONG_KEY,
-    environment,
-    free_port,
-    procfile_gunicorn,
-    request,
-)
+from support.net import free_port, request
+from support.project import PRODUCTION, ROOT, STRONG_KEY, environment
+from support.servers import gunicorn_procfile_options
 
 OK = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 BIG = 3 * 1024 * 1024  # past Django's DATA_UPLOAD_MAX_MEMORY_SIZE of 2.5 MiB
@@ -359,7 +353,7 @@ def test_the_corpus_is_large_and_every_request_in_it_distinct():
 def production():
     """The Procfile's configuration in production, with gunicorn's access log on."""
     port = free_port()
-    with procfile_gunicorn(port, "--access-logfile", "-") as server:
+    with gunicorn_procfile_options(port, "--access-logfile", "-") as server:
         yield port, server
 
 
@@ -367,7 +361,7 @@ def production():
 def development():
     """DEBUG on: only the loopback hosts are served, and Django's debug pages are on."""
     port = free_port()
-    with procfile_gunicorn(port, DEBUG="on") as server:
+    with gunicorn_procfile_options(port, DEBUG="on") as server:
         yield port, server
 
 
@@ -457,10 +451,10 @@ def test_a_smuggled_request_is_never_answered_as_a_second_one(production):
     ids=["production", "production behind HTTPS", "debug"],
 )
 def test_a_property_based_search_finds_no_request_answered_with_5xx(config):
-    # tests/hostile_requests.py: Hypothesis generates targets, Hosts, ports and bodies.
+    # tests/support/hostile_requests.py: Hypothesis generates targets, Hosts, ports and bodies.
     done = subprocess.run(
         [sys.executable, "hostile_requests.py", "1000"],
-        cwd=ROOT / "tests",
+        cwd=ROOT / "tests" / "support",
         env=environment(**config),
         capture_output=True,
         text=True,

@@ -9,17 +9,17 @@ import sys
 
 import django
 import pytest
-from conftest import (
+from support.net import free_port
+from support.project import (
     BIN,
     PRODUCTION,
     ROOT,
     STRONG_KEY,
-    Server,
     environment,
-    free_port,
     run_hello,
     settings_of,
 )
+from support.servers import Server
 
 ON = ["on", "true", "1", "yes", "ON", "True", "YES", " yes "]
 OFF = ["off", "false", "0", "no", "OFF", "False", "No", "off\n"]

@@ -4,25 +4,18 @@ import re
 
 import django
 import pytest
-from conftest import (
-    BIN,
+from support.net import free_port, request
+from support.observatory import failed_tests, observatory_scan
+from support.project import BIN, PRODUCTION, ROOT, STRONG_KEY, environment, run_hello
+from support.servers import (
     INSTRUMENTED,
-    PRODUCTION,
-    ROOT,
-    STRONG_KEY,
     Server,
-    environment,
-    failed_tests,
-    free_port,
-    gunicorn,
-    need_network_namespace,
-    observatory_scan,
-    procfile,
-    procfile_server,
-    request,
-    run_hello,
+    gunicorn_plain,
+    honcho_procfile,
+    honcho_procfile_server,
     serving,
 )
+from support.tools import need_network_namespace
 
 DEBUG_PAGE = "You’re seeing this error because you have <code>DEBUG = True</code>"
 
@@ -52,7 +45,7 @@ def from_the_proxy(port, path="/", forwarded_proto=None):
 
 def test_https_only_behind_a_proxy_serves_https_with_hsts_and_redirects_plain_http():
     port = free_port()
-    with gunicorn(port, HTTPS_ONLY="on", **PRODUCTION):
+    with gunicorn_plain(port, HTTPS_ONLY="on", **PRODUCTION):
         status, headers, body = from_the_proxy(port, forwarded_proto="https")
         assert (status, body) == (200, "Hello World")
         assert (
@@ -66,7 +59,7 @@ def test_https_only_behind_a_proxy_serves_https_with_hsts_and_redirects_plain_ht
 
 def test_without_https_only_a_forwarded_proto_header_changes_nothing():
     port = free_port()
-    with gunicorn(port, **PRODUCTION):
+    with gunicorn_plain(port, **PRODUCTION):
         status, headers, _ = from_the_proxy(port, forwarded_proto="https")
         assert status == 200 and "strict-transport-security" not in headers
 
@@ -75,7 +68,7 @@ def test_without_https_only_a_forwarded_proto_header_changes_nothing():
 def production_with_a_bug():
     """gunicorn serving hello.py in production, plus one view that raises."""
     port = free_port()
-    with gunicorn(port, **INSTRUMENTED, **PRODUCTION) as server:
+    with gunicorn_plain(port, **INSTRUMENTED, **PRODUCTION) as server:
         yield port, server
 
 
@@ -125,7 +118,7 @@ def test_a_server_error_logs_its_traceback_to_stderr_exactly_once(
 
 def test_a_server_error_with_debug_on_is_logged_once_and_shown_on_loopback_only():
     port = free_port()
-    with gunicorn(port, **INSTRUMENTED) as server:
+    with gunicorn_plain(port, **INSTRUMENTED) as server:
         status, _, body = request(port, "/broken", host="localhost")
         assert status == 500 and "a bug in a view" in body
         assert server.output().count("Traceback (most recent call last)") == 1
@@ -134,7 +127,7 @@ def test_a_server_error_with_debug_on_is_logged_once_and_shown_on_loopback_only(
 
 def test_procfile_runs_in_production_on_ipv4_and_ipv6_by_default():
     port = free_port()
-    with procfile(port, SECRET_KEY=STRONG_KEY) as server:
+    with honcho_procfile(port, SECRET_KEY=STRONG_KEY) as server:
         for address, host in (("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")):
             assert server.request(port, address=address, host=host)[::2] == (
                 200,
@@ -147,7 +140,7 @@ def test_procfile_runs_in_production_on_ipv4_and_ipv6_by_default():
 
 
 def test_procfile_without_a_secret_key_refuses_to_start():
-    server = procfile_server(free_port())
+    server = honcho_procfile_server(free_port())
     try:
         server.process.wait(timeout=30)
         assert (
@@ -160,14 +153,14 @@ def test_procfile_without_a_secret_key_refuses_to_start():
 
 def test_procfile_shows_debug_pages_only_when_asked_to():
     port = free_port()
-    with procfile(port, DEBUG="on") as server:
+    with honcho_procfile(port, DEBUG="on") as server:
         status, _, body = server.request(port, path="/missing")
         assert status == 404 and DEBUG_PAGE in body
 
 
 def test_procfile_honours_web_concurrency():
     port = free_port()
-    with procfile(port, WEB_CONCURRENCY="3", SECRET_KEY=STRONG_KEY) as server:
+    with honcho_procfile(port, WEB_CONCURRENCY="3", SECRET_KEY=STRONG_KEY) as server:
         server.wait_for_output(r"(?s)(Booting worker.*){3}")
         assert server.output().count("Booting worker") == 3
 
@@ -241,7 +234,7 @@ PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 def production_behind_https_with_a_bug():
     """gunicorn serving hello.py in production with HTTPS_ONLY=on, plus a view that raises."""
     port = free_port()
-    with gunicorn(port, **INSTRUMENTED, **PRODUCTION, HTTPS_ONLY="on"):
+    with gunicorn_plain(port, **INSTRUMENTED, **PRODUCTION, HTTPS_ONLY="on"):
         yield port
 
 
@@ -283,7 +276,7 @@ def test_every_production_response_carries_every_security_header(
 
 def test_with_debug_on_debug_pages_carry_no_csp_so_their_styles_and_scripts_work():
     port = free_port()
-    with gunicorn(port, **INSTRUMENTED):
+    with gunicorn_plain(port, **INSTRUMENTED):
         status, sent, body = request(port, "/broken", host="localhost")
         assert status == 500 and "a bug in a view" in body and "<script" in body
         assert "content-security-policy" not in sent

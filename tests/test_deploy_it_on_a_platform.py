@@ -5,17 +5,10 @@ trust, as a platform's router is. And /up, the health path every platform can pr
 """
 
 import pytest
-from conftest import (
-    CHECK_CLEAN,
-    STRONG_KEY,
-    free_port,
-    gunicorn,
-    procfile,
-    request,
-    run_hello,
-    settings_of,
-)
-from extend import DATABASE, VIEW_THAT_WAITS, extended_copy
+from support.extend import DATABASE, VIEW_THAT_WAITS, extended_copy
+from support.net import free_port, request
+from support.project import CHECK_CLEAN, STRONG_KEY, run_hello, settings_of
+from support.servers import gunicorn_plain, honcho_procfile
 
 PLATFORMS = {
     # https://devcenter.heroku.com/articles/dyno-metadata; the Python buildpack sets
@@ -60,7 +53,7 @@ def platform(request):
     """The Procfile under honcho with the platform's variables and SECRET_KEY."""
     variables, host = PLATFORMS[request.param]
     port = free_port()
-    with procfile(port, SECRET_KEY=STRONG_KEY, **variables) as server:
+    with honcho_procfile(port, SECRET_KEY=STRONG_KEY, **variables) as server:
         yield server, port, host
 
 
@@ -152,7 +145,9 @@ def test_off_a_platform_nothing_changes():
 @pytest.fixture(scope="module")
 def hello_in_production():
     port = free_port()
-    with gunicorn(port, DEBUG="off", SECRET_KEY=STRONG_KEY, HTTPS_ONLY="on") as server:
+    with gunicorn_plain(
+        port, DEBUG="off", SECRET_KEY=STRONG_KEY, HTTPS_ONLY="on"
+    ) as server:
         yield port, server
 
 
@@ -185,7 +180,9 @@ def test_up_reports_a_database_that_does_not_answer_with_503(tmp_path):
     )
     project = extended_copy(tmp_path, settings=unreachable, code=VIEW_THAT_WAITS)
     port = free_port()
-    with gunicorn(port, cwd=project, DEBUG="off", SECRET_KEY=STRONG_KEY) as server:
+    with gunicorn_plain(
+        port, cwd=project, DEBUG="off", SECRET_KEY=STRONG_KEY
+    ) as server:
         before = server.output()
         status, headers, body = request(port, "/up", host="healthcheck.railway.app")
         assert (status, body) == (503, "database unreachable\n")

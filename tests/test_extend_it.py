@@ -5,8 +5,10 @@ for that project, not only for the hello page.
 
 import concurrent.futures
 
-from conftest import free_port, procfile_gunicorn, request, run_hello
-from extend import DATABASE, VIEW_THAT_WAITS, extended_copy
+from support.extend import DATABASE, VIEW_THAT_WAITS, extended_copy
+from support.net import free_port, request
+from support.project import run_hello
+from support.servers import gunicorn_procfile_options
 
 
 def test_a_view_using_a_database_answers_every_concurrent_request_under_the_procfile(
@@ -14,7 +16,7 @@ def test_a_view_using_a_database_answers_every_concurrent_request_under_the_proc
 ):
     project = extended_copy(tmp_path, settings=DATABASE, code=VIEW_THAT_WAITS)
     port = free_port()
-    with procfile_gunicorn(port, workers=3, cwd=project) as server:
+    with gunicorn_procfile_options(port, workers=3, cwd=project) as server:
 
         def visit(_):
             return request(port, "/visits", host="localhost", timeout=20)[::2]
@@ -50,7 +52,7 @@ def test_a_view_taking_uploads_receives_a_3_mib_file_under_the_procfile(tmp_path
     )
     form = {"Content-Type": "multipart/form-data; boundary=b"}
     port = free_port()
-    with procfile_gunicorn(port, cwd=extended_copy(tmp_path, code=UPLOAD)):
+    with gunicorn_procfile_options(port, cwd=extended_copy(tmp_path, code=UPLOAD)):
         answer = request(
             port, "/upload", "POST", host="localhost", headers=form, body=body
         )

@@ -15,24 +15,19 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from browser import chromium, violations
-from conftest import (
-    PRODUCTION,
-    ROOT,
-    STRONG_KEY,
+from support.browser import chromium, violations
+from support.extend import VIEW_THAT_WAITS, grown_copy, readme_recipes
+from support.net import free_port, request
+from support.observatory import failed_tests, observatory_scan
+from support.postgres import postgresql
+from support.project import PRODUCTION, ROOT, STRONG_KEY, environment
+from support.servers import (
     Server,
-    environment,
-    failed_tests,
-    free_port,
-    gunicorn,
+    gunicorn_plain,
+    gunicorn_procfile_options,
+    honcho_procfile,
     nginx_argv,
-    observatory_scan,
-    procfile,
-    procfile_gunicorn,
-    request,
 )
-from extend import VIEW_THAT_WAITS, grown_copy, readme_recipes
-from postgres import postgresql
 
 FOREVER = "max-age=315360000, public, immutable"
 ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
@@ -124,7 +119,7 @@ def test_runserver_serves_the_grown_copy_with_its_static_files(project):
 @pytest.mark.parametrize("preload", [[], ["--preload"]], ids=["", "--preload"])
 def test_gunicorn_serves_the_admin_with_and_without_preload(project, preload):
     port = free_port()
-    with gunicorn(port, *preload, cwd=project, **GROWN):
+    with gunicorn_plain(port, *preload, cwd=project, **GROWN):
         proto = {"X-Forwarded-Proto": "https"}
         status, _, body = request(
             port, "/admin/login/", host="localhost", headers=proto
@@ -137,7 +132,7 @@ def served_behind_tls(project, **config):
     """The grown copy under the Procfile's gunicorn (2 workers), behind nginx on HTTPS:
     the https:// URL of its home page."""
     port, https = free_port(), free_port()
-    with procfile_gunicorn(port, workers=2, cwd=project, **{**GROWN, **config}):
+    with gunicorn_procfile_options(port, workers=2, cwd=project, **{**GROWN, **config}):
         tmp = project / f"nginx-{https}"
         tmp.mkdir()
         argv = nginx_argv(tmp, [port], http=[], https=[f"127.0.0.1:{https}"])
@@ -256,7 +251,9 @@ def test_postgresql_holds_the_procfiles_load_and_survives_a_restart(
 ):
     port, workers, threads = free_port(), 2, 5
     config = {**GROWN, "DATABASE_URL": database.url}
-    with procfile_gunicorn(port, workers=workers, cwd=project_on_postgresql, **config):
+    with gunicorn_procfile_options(
+        port, workers=workers, cwd=project_on_postgresql, **config
+    ):
         peak, done = [0], threading.Event()
 
         def watch():  # the most connections PostgreSQL saw during the load
@@ -284,7 +281,7 @@ def test_postgresql_holds_the_procfiles_load_and_survives_a_restart(
 def test_up_follows_postgresql_down_and_back_up(project_on_postgresql, database):
     port = free_port()
     config = {**GROWN, "DATABASE_URL": database.url}
-    with procfile_gunicorn(port, cwd=project_on_postgresql, **config) as server:
+    with gunicorn_procfile_options(port, cwd=project_on_postgresql, **config) as server:
         probe = {"host": "10.0.0.7:8080"}  # by address, over plain HTTP
         assert request(port, "/up", **probe)[::2] == (200, "up\n")
         database.pg_ctl("stop", "-m", "fast")
@@ -329,7 +326,7 @@ def test_the_grown_procfile_releases_then_serves_on_a_platform(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     port = free_port()
-    with procfile(port, procfile_dir=project, **platform) as server:
+    with honcho_procfile(port, procfile_dir=project, **platform) as server:
         router = {"host": host, "headers": {"X-Forwarded-Proto": "https"}}
         status, _, page = server.request(port, path="/", **router)
         assert status == 200 and "Django Placeholder Images" in page

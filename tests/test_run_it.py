@@ -7,18 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import (
-    BIN,
-    CHECK_CLEAN,
-    PRODUCTION,
-    ROOT,
+from support.net import free_port, request
+from support.project import BIN, CHECK_CLEAN, PRODUCTION, ROOT, environment, run_hello
+from support.servers import (
     Server,
-    environment,
-    free_port,
-    gunicorn,
     gunicorn_argv,
-    request,
-    run_hello,
+    gunicorn_plain,
     serving,
     uv_runserver_answer,
 )
@@ -72,7 +66,7 @@ def test_runserver_with_debug_off_serves_as_the_book_shows():
 
 def test_gunicorn_hello_serves_the_wsgi_application():
     port = free_port()
-    with gunicorn(port) as server:
+    with gunicorn_plain(port) as server:
         status, headers, body = request(port, host=f"localhost:{port}")
         assert (status, body) == (200, "Hello World")
         assert headers["server"] == "gunicorn"
@@ -81,7 +75,7 @@ def test_gunicorn_hello_serves_the_wsgi_application():
 
 def test_head_and_options_answer_as_get_does():
     port = free_port()
-    with gunicorn(port):
+    with gunicorn_plain(port):
         assert request(port, method="HEAD")[:1] == (200,)
         assert request(port, method="OPTIONS")[::2] == (200, "Hello World")
 

@@ -14,17 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import (
+from support.net import free_port, request
+from support.servers import (
     INSTRUMENTED,
     Server,
-    free_port,
-    need,
+    gunicorn_procfile_options,
+    gunicorn_procfile_options_argv,
     nginx_argv,
     procfile_environment,
-    procfile_gunicorn,
-    procfile_gunicorn_argv,
-    request,
 )
+from support.tools import need
 
 # Counts the responses whose status is not 200 across wrk's threads.
 COUNT_STATUSES = """
@@ -110,7 +109,7 @@ def wait_for(condition, timeout=30):
 
 def test_load_of_20000_requests_over_64_connections_has_no_error(tmp_path):
     port = free_port()
-    with procfile_gunicorn(port, workers=2):
+    with gunicorn_procfile_options(port, workers=2):
         load = Load(f"http://127.0.0.1:{port}/", 15, 64, tmp_path).result()
     print(
         f"\nfigures: load {load['requests']} requests in 15 s over 64 connections, {load['errors']} errors"
@@ -122,7 +121,7 @@ def test_load_of_20000_requests_over_64_connections_has_no_error(tmp_path):
 
 def test_a_worker_killed_under_load_is_replaced_and_service_goes_on(tmp_path):
     port, connections = free_port(), 16
-    with procfile_gunicorn(port, workers=2) as server:
+    with gunicorn_procfile_options(port, workers=2) as server:
         victim = worker_pids(server)[0]
         load = Load(f"http://127.0.0.1:{port}/", 6, connections, tmp_path)
         time.sleep(2)
@@ -142,7 +141,7 @@ def test_a_worker_killed_under_load_is_replaced_and_service_goes_on(tmp_path):
 
 def test_sighup_under_load_replaces_the_workers_without_a_failed_request(tmp_path):
     port = free_port()
-    with procfile_gunicorn(port, workers=2) as server:
+    with gunicorn_procfile_options(port, workers=2) as server:
         old = worker_pids(server)
         load = Load(f"http://127.0.0.1:{port}/", 6, 16, tmp_path)
         time.sleep(2)
@@ -161,7 +160,7 @@ def test_sighup_under_load_replaces_the_workers_without_a_failed_request(tmp_pat
 
 def test_sigterm_under_load_completes_requests_in_flight_and_exits_0(tmp_path):
     port = free_port()
-    with procfile_gunicorn(port, workers=2) as server:
+    with gunicorn_procfile_options(port, workers=2) as server:
         # Requests in flight: their workers have them, all but the blank line ending them.
         # Sent while the server is idle, so that its workers have accepted them before
         # the load starts competing for their attention.
@@ -194,8 +193,8 @@ def behind_nginx(tmp_path, **config):
     first, second, http_port, https_port = (free_port() for _ in range(4))
     access_log = ("--access-logfile", "-")
     with (
-        procfile_gunicorn(first, *access_log, **INSTRUMENTED, **config) as one,
-        procfile_gunicorn(second, *access_log, **INSTRUMENTED, **config) as two,
+        gunicorn_procfile_options(first, *access_log, **INSTRUMENTED, **config) as one,
+        gunicorn_procfile_options(second, *access_log, **INSTRUMENTED, **config) as two,
     ):
         argv = nginx_argv(
             tmp_path,
@@ -259,7 +258,9 @@ def test_sigterm_ends_gunicorn_well_inside_the_platforms_30_seconds():
     # Platforms send SIGTERM to every process, then SIGKILL 30 s later (Heroku, Render);
     # here it comes as the workers boot. gunicorn must be gone before the SIGKILL.
     port = free_port()
-    server = Server(procfile_gunicorn_argv(port), procfile_environment(workers=2))
+    server = Server(
+        gunicorn_procfile_options_argv(port), procfile_environment(workers=2)
+    )
     try:
         server.wait_for_output(r"(?s)(Booting worker.*){2}")
         os.killpg(server.pid, signal.SIGTERM)
@@ -340,7 +341,7 @@ def test_reached_directly_slow_headers_hold_every_thread_and_slow_bodies_none(tm
     # none for anyone else; a slow body is answered (403, no CSRF token) before it is
     # read, and its connection closed.
     port = free_port()
-    with procfile_gunicorn(port, workers=2):
+    with gunicorn_procfile_options(port, workers=2):
         figures = {
             mode: under_slow_clients(port, mode, tmp_path) for mode in ("-H", "-B")
         }

@@ -6,18 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import (
-    BIN,
-    CHECK_CLEAN,
-    PRODUCTION,
-    ROOT,
-    STRONG_KEY,
-    Server,
-    environment,
-    free_port,
-    procfile,
-    uv_runserver_answer,
-)
+from support.net import free_port
+from support.project import BIN, CHECK_CLEAN, PRODUCTION, ROOT, STRONG_KEY, environment
+from support.servers import Server, honcho_procfile, uv_runserver_answer
 from write_template import BOOK, DEVELOPMENT_KEY, HEAD, readme_sections
 
 README_COMMAND = re.search(
@@ -162,7 +153,7 @@ def test_the_new_project_says_hello_world_under_runserver_and_gunicorn(mysite):
 
 def test_the_new_projects_procfile_serves_in_production(mysite):
     port = free_port()
-    with procfile(port, procfile_dir=mysite, SECRET_KEY=STRONG_KEY) as server:
+    with honcho_procfile(port, procfile_dir=mysite, SECRET_KEY=STRONG_KEY) as server:
         assert server.request(port, address="::1", host="[::1]")[::2] == (
             200,
             "Hello World",

@@ -16,13 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import APPS, BIN, ROOT, SECRET_KEY, children, free_port, memory_kib, wrk
+from run import APPS, BIN, ROOT, SECRET_KEY, children, memory_kib, wrk
 
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import Server, environment, request
-from extend import VIEW_THAT_WAITS, extended_copy
-from postgres import postgresql
-from procfile import gunicorn_options
+from support.extend import VIEW_THAT_WAITS, extended_copy
+from support.net import free_port, request
+from support.postgres import postgresql
+from support.procfile import gunicorn_options
+from support.project import environment
+from support.servers import Server
 
 POSTGRESQL = """
 import dj_database_url

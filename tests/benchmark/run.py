@@ -19,7 +19,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
-from extend import DATABASE, VIEW_THAT_WAITS, extended_copy, grown_copy
-from procfile import gunicorn_options
+from support.extend import DATABASE, VIEW_THAT_WAITS, extended_copy, grown_copy
+from support.net import free_port
+from support.procfile import gunicorn_options
 
 SECRET_KEY = "benchmark-" + "k3y" * 20
 
@@ -122,12 +122,6 @@ def apps(baseline_dir, waiting_dir=None, grown_dir=None, stylesheet=None):
             RANDOM_IMAGES,
         ),
     }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def memory_kib(pid):

@@ -13,7 +13,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import free_port, missing
+from support.net import free_port
+from support.tools import missing
 
 
 class PostgreSQL:

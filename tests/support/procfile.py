@@ -4,7 +4,7 @@ on loopback (the tests' faults and attacks, the benchmark)."""
 import shlex
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def web_command(procfile=ROOT / "Procfile"):

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import hello  # configured by this process's environment
 
 # What gunicorn passes on: a request-target of visible ASCII, and header values that may

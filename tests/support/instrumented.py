@@ -1,6 +1,7 @@
 """hello.py plus the views some tests need: one that raises, and a signing pair.
 
-Served as `gunicorn instrumented:application` with tests/ and the project on PYTHONPATH:
+Served as `gunicorn instrumented:application` with this folder and the project on
+PYTHONPATH (support.servers.INSTRUMENTED):
 the same settings, middleware and logging as hello.py, with more URLs.
 """
 

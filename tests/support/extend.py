@@ -4,7 +4,7 @@ import re
 import shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GROWN = Path(__file__).resolve().parent / "grown"
 
 DATABASE = """

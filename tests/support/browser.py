@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 
-from conftest import missing
+from support.tools import missing
 
 # Runs in every page before the page's own code, outside the page's policy.
 RECORD_VIOLATIONS = """
