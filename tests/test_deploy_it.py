@@ -1,6 +1,10 @@
 """Deploy it: production settings, the Procfile under a real Procfile runner, error pages, logs."""
 
 import re
+import socket
+import subprocess
+import sys
+import time
 
 import django
 import pytest
@@ -11,6 +15,7 @@ from support.servers import (
     INSTRUMENTED,
     Server,
     gunicorn_plain,
+    gunicorn_procfile_options,
     honcho_procfile,
     honcho_procfile_server,
     serving,
@@ -291,3 +296,41 @@ def test_with_debug_on_debug_pages_carry_no_csp_so_their_styles_and_scripts_work
 def test_the_readme_shows_the_procfile_as_it_is():
     procfile = (ROOT / "Procfile").read_text().strip()
     assert f"```\n{procfile}\n```" in (ROOT / "README.md").read_text()
+
+
+def test_the_procfile_keeps_an_idle_connection_open_for_the_routers_next_request():
+    # --keep-alive 100 outlasts the router's idle timeout; gunicorn's default (2 s) and
+    # 0 (every response closes) would close it under the router.
+    port = free_port()
+    answers = []
+    with (
+        gunicorn_procfile_options(port),
+        socket.create_connection(("127.0.0.1", port), timeout=10) as router,
+    ):
+        for pause in (3, 0):
+            router.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"Hello World") and (part := router.recv(65536)):
+                answer += part
+            answers.append(answer)
+            time.sleep(pause)
+    for answer in answers:
+        assert (
+            answer.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" not in answer
+        )
+
+
+def test_what_import_made_is_frozen_so_preloaded_workers_share_it():
+    # gc.freeze() at the end of hello.py: the collector never touches, and so never
+    # copies, the pages a --preload master filled before forking its workers.
+    code = "import gc, hello; print(gc.get_freeze_count())"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert int(done.stdout) > 10_000
