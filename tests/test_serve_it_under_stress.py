@@ -354,3 +354,26 @@ def test_reached_directly_slow_headers_hold_every_thread_and_slow_bodies_none(tm
     assert held >= 3500 and failed >= 5 and answered == 0, figures
     answered, failed, held = figures["-B"]
     assert answered >= 40 and failed == 0, figures
+
+
+@pytest.mark.parametrize("stalled, answered", [(4, True), (5, False)])
+def test_reached_directly_five_stalled_clients_hold_a_worker(stalled, answered):
+    # The figure the README gives: a gthread worker reads a request on one of its 5
+    # threads from its first byte, with no time limit, so a client that sends one byte
+    # and stalls holds a thread for as long as it keeps the connection.
+    port = free_port()
+    with gunicorn_procfile_options(port, workers=1):
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(stalled)]
+        try:
+            for connection in held:
+                connection.sendall(b"G")
+            time.sleep(1)
+            try:
+                status = request(port, host="localhost", timeout=3)[0]
+            except TimeoutError:
+                status = None
+        finally:
+            for connection in held:
+                connection.close()
+    print(f"\nfigures: {stalled} stalled one-byte clients: answered {status}")
+    assert (status == 200) is answered
