@@ -260,6 +260,44 @@ def benchmark(title, options, app_set, rounds, seconds, connections):
             f"| {statistics.median(r['pss'] for r in runs):.1f} MB | {statistics.median(r['uss'] for r in runs):.1f} MB |"
         )
     sys.stdout.flush()
+    return {
+        name: (
+            statistics.median(r["rps"] for r in runs),
+            statistics.median(r["p99"] for r in runs),
+        )
+        for name, runs in results.items()
+    }
+
+
+def chart(title, medians):
+    """An SVG drawing of one table: req/s and p99 a bar each, an app a row."""
+    row, label, bar, gap = 22, 190, 230, 80
+    most = [max(values[i] for values in medians.values()) for i in (0, 1)]
+    width, height = label + 2 * (bar + gap), 50 + row * len(medians)
+
+    def text(x, y, words, weight="normal"):
+        return f'<text x="{x:.0f}" y="{y}" font-weight="{weight}">{words}</text>'
+
+    svg = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        '<g font-family="sans-serif" font-size="12">',
+        text(8, 18, title, "bold"),
+        text(label, 38, "requests a second (more is better)"),
+        text(label + bar + gap, 38, "p99 latency (less is better)"),
+    ]
+    for i, (name, values) in enumerate(medians.items()):
+        y = 46 + i * row
+        svg.append(text(8, y + 13, name))
+        colour = "#1a7f37" if name == "hello.py" else "#6e7781"
+        for x, value, peak, shown in zip(
+            (label, label + bar + gap), values, most, ("{:.0f}", "{:.1f} ms")
+        ):
+            length = bar * value / peak
+            svg.append(f'<rect x="{x}" y="{y}" width="{length:.1f}" height="16" ')
+            svg[-1] += f'fill="{colour}"/>'
+            svg.append(text(x + length + 4, y + 13, shown.format(value)))
+    return "\n".join([*svg, "</g>", "</svg>", ""])
 
 
 def main():
@@ -270,6 +308,9 @@ def main():
     )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--only", help="comma-separated app names")
+    parser.add_argument(
+        "--svg", metavar="PREFIX", help="also draw each table as PREFIX-N.svg"
+    )
     parser.add_argument(
         "--config",
         action="append",
@@ -293,6 +334,7 @@ def main():
         import gunicorn
 
         print(f"Django {django.__version__}; gunicorn {gunicorn.__version__}")
+        django_version = f"Python {sys.version.split()[0]}, Django {django.__version__}"
         configurations = [
             ("one sync worker", ["--worker-class", "sync", "--workers", "1"]),
             ("the Procfile's configuration", gunicorn_options()),
@@ -302,10 +344,14 @@ def main():
                 (title, shlex.split(options))
                 for title, options in (config.split("=", 1) for config in args.config)
             ]
-        for title, options in configurations:
-            benchmark(
+        for number, (title, options) in enumerate(configurations, 1):
+            medians = benchmark(
                 title, options, app_set, args.rounds, args.seconds, args.connections
             )
+            if args.svg:
+                compared = {n: m for n, m in medians.items() if "waiting" not in n}
+                drawing = chart(f"{title}, {django_version}", compared)
+                Path(f"{args.svg}-{number}.svg").write_text(drawing)
 
 
 if __name__ == "__main__":
