@@ -20,7 +20,7 @@ from support.extend import VIEW_THAT_WAITS, grown_copy, readme_recipes
 from support.net import free_port, request
 from support.observatory import failed_tests, observatory_scan
 from support.postgres import postgresql
-from support.project import PRODUCTION, ROOT, STRONG_KEY, environment
+from support.project import PRODUCTION, ROOT, STRONG_KEY, environment, run_hello
 from support.servers import (
     Server,
     gunicorn_plain,
@@ -35,16 +35,8 @@ GROWN = {**PRODUCTION, "HTTPS_ONLY": "on", "ALLOWED_HOSTS": "localhost"}
 
 
 def run(project, *args, **config):
-    """`python hello.py ARGS` in the grown `project`; the finished process."""
-    return subprocess.run(
-        [sys.executable, "hello.py", *args],
-        cwd=project,
-        env=environment(**{**GROWN, **config}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """`python hello.py ARGS` in the grown `project`, in production; the finished process."""
+    return run_hello(*args, cwd=project, timeout=120, **{**GROWN, **config})
 
 
 def release(project, **config):
@@ -54,10 +46,25 @@ def release(project, **config):
         assert done.returncode == 0, done.stderr
 
 
+# What an injected tag would try; the policy must block each, and the browser say so.
+INJECTED = """
+def injected(request):
+    return HttpResponse(
+        "<!DOCTYPE html><html><body><p style='color: red'>injected</p>"
+        "<script>document.body.dataset.inline = 'ran'</script>"
+        "<img src='https://attacker.example/pixel.png'>"
+        "<object data='/image/10x10/'></object><iframe src='/'></iframe></body></html>"
+    )
+
+
+urlpatterns += [path("injected", injected)]
+"""
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """The grown copy, released, with an administrator."""
-    directory = grown_copy(tmp_path_factory.mktemp("grown"))
+    """The grown copy, released, with an administrator (and a page of injected tags)."""
+    directory = grown_copy(tmp_path_factory.mktemp("grown"), code=INJECTED)
     release(directory)
     created = run(
         directory,
@@ -188,6 +195,21 @@ def test_in_a_browser_the_site_loads_its_own_files_and_the_policy_blocks_nothing
         )
         assert browser.execute_script("return arguments[0].naturalWidth", example) == 50
         assert violations(browser) == []
+
+
+def test_in_a_browser_the_policy_blocks_inline_code_other_origins_plugins_frames(site):
+    with chromium() as browser:
+        browser.get(f"{site}/injected")
+        wait_for(lambda: len(violations(browser)) >= 5)
+        assert browser.execute_script("return document.body.dataset.inline") is None
+        blocked = {violation.split()[0] for violation in violations(browser)}
+    assert blocked == {
+        "style-src-attr",
+        "script-src-elem",
+        "img-src",
+        "object-src",
+        "frame-src",
+    }
 
 
 def test_in_a_browser_the_admin_logs_in_with_no_policy_violation(site):

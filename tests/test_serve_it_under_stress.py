@@ -335,25 +335,20 @@ def test_behind_a_buffering_proxy_4000_slow_clients_keep_no_one_waiting(tmp_path
     assert answered >= 40 and failed == 0
 
 
-def test_reached_directly_slow_headers_hold_every_thread_and_slow_bodies_none(tmp_path):
-    # The Procfile's configuration with no proxy in front (README: Slow clients): a
-    # slow header holds a thread until the request is whole, so 4,000 of them leave
-    # none for anyone else; a slow body is answered (403, no CSRF token) before it is
-    # read, and its connection closed.
+def test_reached_directly_4000_slow_headers_leave_no_one_answered(tmp_path):
+    # The Procfile's configuration with no proxy in front (tests/README.md: Slow
+    # clients): a slow header holds a thread until the request is whole, so 4,000 of
+    # them leave none for anyone else. (Slow bodies, answered 403 before they are
+    # read, still hold a thread while gunicorn drains them for up to 5 s: how many
+    # normal requests get through then depends on the machine's speed.)
     port = free_port()
     with gunicorn_procfile_options(port, workers=2):
-        figures = {
-            mode: under_slow_clients(port, mode, tmp_path) for mode in ("-H", "-B")
-        }
-    for mode, (answered, failed, held) in figures.items():
-        print(
-            f"\nfigures: slowhttptest {mode} straight at gunicorn, {held} connections "
-            f"held: {answered} normal requests answered within 1 s, {failed} not"
-        )
-    answered, failed, held = figures["-H"]
-    assert held >= 3500 and failed >= 5 and answered == 0, figures
-    answered, failed, held = figures["-B"]
-    assert answered >= 40 and failed == 0, figures
+        answered, failed, held = under_slow_clients(port, "-H", tmp_path)
+    print(
+        f"\nfigures: slowhttptest -H straight at gunicorn, {held} connections "
+        f"held: {answered} normal requests answered within 1 s, {failed} not"
+    )
+    assert held >= 3500 and failed >= 5 and answered == 0
 
 
 @pytest.mark.parametrize("stalled, answered", [(4, True), (5, False)])

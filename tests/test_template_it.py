@@ -7,7 +7,15 @@ import sys
 
 import pytest
 from support.net import free_port
-from support.project import BIN, CHECK_CLEAN, PRODUCTION, ROOT, STRONG_KEY, environment
+from support.project import (
+    BIN,
+    CHECK_CLEAN,
+    PRODUCTION,
+    ROOT,
+    STRONG_KEY,
+    environment,
+    run_hello,
+)
 from support.servers import Server, honcho_procfile, uv_runserver_answer
 from write_template import BOOK, DEVELOPMENT_KEY, HEAD, readme_sections
 
@@ -46,15 +54,7 @@ def startproject(cwd, name="mysite", *target, template=ROOT / "project_name"):
 
 
 def run_project(directory, *args, **config):
-    return subprocess.run(
-        [sys.executable, "mysite.py", *args],
-        cwd=directory,
-        env=environment(**config),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hello(*args, cwd=directory, script="mysite.py", **config)
 
 
 @pytest.fixture(scope="module")

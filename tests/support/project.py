@@ -35,10 +35,11 @@ def environment(**config):
     return env
 
 
-def run_hello(*args, cwd=ROOT, timeout=60, **config):
-    """`python hello.py ARGS` with `config` as its environment; returns the finished process."""
+def run_hello(*args, cwd=ROOT, script="hello.py", timeout=60, **config):
+    """`python hello.py ARGS` (or another `script`) in `cwd` with `config` as its
+    environment; returns the finished process."""
     return subprocess.run(
-        [sys.executable, "hello.py", *args],
+        [sys.executable, script, *args],
         check=False,
         cwd=cwd,
         env=environment(**config),
