@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.extend import DATABASE, VIEW_THAT_WAITS, extended_copy, grown_copy
 from support.net import free_port
 from support.procfile import gunicorn_options
+from support.servers import Server
 
 SECRET_KEY = "benchmark-" + "k3y" * 20
 
@@ -184,17 +184,10 @@ def measure(name, app, options, seconds, connections):
         *options,
     ]
     started = time.perf_counter()
-    server = subprocess.Popen(
-        argv,
-        cwd=directory,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = Server([str(part) for part in argv], env, cwd=directory)
     try:
         while True:
-            if server.poll() is not None or time.perf_counter() - started > 30:
+            if server.process.poll() is not None or time.perf_counter() - started > 30:
                 raise RuntimeError(f"{name} did not start")
             try:
                 ready = urllib.request.Request(
@@ -216,12 +209,7 @@ def measure(name, app, options, seconds, connections):
         result["first_200"] = first_200_ms
         return result
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(40)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        server.stop()
 
 
 def benchmark(title, options, app_set, rounds, seconds, connections):
