@@ -42,9 +42,10 @@ def refuse(name, shown, accepted):
 
 def env_flag(name, default):
     value = os.environ.get(name, default)
-    if value.strip().lower() not in flags:
+    flag = value.strip().lower()
+    if flag not in flags:
         refuse(name, repr(value), "use on/off, true/false, 1/0 or yes/no")
-    return flags[value.strip().lower()]
+    return flags[flag]
 
 
 def env_secret_key(debug):
