@@ -124,7 +124,9 @@ def security_headers(get_response):
 def health_check(get_response):
     """GET /up answers a platform's health probe before Host validation, whatever the
     Host: 200, or 503 while a configured database does not answer."""
-    database = bool(settings.DATABASES)
+    # Not bool(DATABASES): Django fills an empty one with its dummy backend once asked
+    # (runserver's checks do), and that backend answers no query.
+    database = connection.settings_dict["ENGINE"] != "django.db.backends.dummy"
 
     def middleware(request):
         if request.path_info != "/up" or request.method not in ("GET", "HEAD"):

@@ -64,6 +64,17 @@ def test_runserver_with_debug_off_serves_as_the_book_shows():
         server.stop()
 
 
+def test_runserver_answers_the_health_check_without_a_database():
+    # runserver's checks fill an empty DATABASES with Django's dummy backend first.
+    port = free_port()
+    server = runserver(str(port), "--noreload")
+    try:
+        server.wait_until_serving(port)
+        assert request(port, "/up")[::2] == (200, "up\n")
+    finally:
+        server.stop()
+
+
 def test_gunicorn_hello_serves_the_wsgi_application():
     port = free_port()
     with gunicorn_plain(port) as server:
