@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 
-import django
 import pytest
 from support.net import free_port
 from support.project import (
@@ -37,14 +36,11 @@ def test_defaults_are_the_books_development_settings():
     assert settings["ROOT_URLCONF"] == "__main__"
     assert settings["SECURE_SSL_REDIRECT"] is False
     assert settings["SECURE_PROXY_SSL_HEADER"] is None
-    csp = ["django.middleware.csp.ContentSecurityPolicyMiddleware"]
     assert settings["MIDDLEWARE"] == [
         "__main__.security_headers",
-        *(csp if django.VERSION >= (6,) else []),
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "django.middleware.security.SecurityMiddleware",
-        "__main__.health_check",
-        "__main__.host_from_an_absolute_target",
+        "__main__.health_check_and_body_limit",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
     ]

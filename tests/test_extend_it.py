@@ -4,6 +4,7 @@ for that project, not only for the hello page.
 """
 
 import concurrent.futures
+import socket
 
 from support.extend import DATABASE, VIEW_THAT_WAITS, extended_copy
 from support.net import free_port, request
@@ -57,6 +58,35 @@ def test_a_view_taking_uploads_receives_a_3_mib_file_under_the_procfile(tmp_path
             port, "/upload", "POST", host="localhost", headers=form, body=body
         )
     assert answer[::2] == (200, f"{size} bytes")
+
+
+def upload_form(size):
+    return (
+        b"--b\r\nContent-Disposition: form-data; name=file; filename=big.bin\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n"
+        + b"x" * size
+        + b"\r\n--b--\r\n"
+    )
+
+
+def test_a_site_that_raises_the_body_limit_takes_larger_uploads(tmp_path):
+    project = extended_copy(
+        tmp_path, settings="REQUEST_BODY_MAX_SIZE = 20 * 1024 * 1024", code=UPLOAD
+    )
+    form = {"Content-Type": "multipart/form-data; boundary=b"}
+    size, port = 10 * 1024 * 1024, free_port()
+    with gunicorn_procfile_options(port, cwd=project):
+        sent = upload_form(size)
+        assert request(
+            port, "/upload", "POST", host="localhost", headers=form, body=sent
+        )[::2] == (200, f"{size} bytes")
+        # Past the raised limit: refused from the headers alone.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /upload HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Length: %d\r\n\r\n" % (21 * 1024 * 1024)
+            )
+            assert conn.recv(65536).startswith(b"HTTP/1.1 413 ")
 
 
 def test_database_housekeeping_runs_around_requests_once_there_is_a_database(

@@ -176,3 +176,64 @@ def test_pipx_runs_the_file_alone_too(the_file_alone):
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, CHECK_CLEAN), done.stderr
+
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_readmes_run_command_installs_the_project_and_starts_it(tmp_path):
+    # On a fresh machine: the Quick start's first command, word for word, in a folder
+    # holding the project's files; it serves http://127.0.0.1:8000/ as the README says.
+    command = re.search(r"(?m)^python3 -m venv .*runserver$", README)[0]
+    for name in ("hello.py", "requirements.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    server = Server(["sh", "-c", command], environment(), cwd=tmp_path)
+    try:
+        status, _, body = server.wait_until_serving(8000, timeout=300)
+    finally:
+        server.stop()
+    assert (status, body) == (200, "Hello World")
+
+
+def test_what_the_readme_shows_at_a_prompt_is_what_it_prints():
+    for block in re.findall(r"(?ms)^```console\n(.*?)^```$", README):
+        for command, shown in re.findall(r"(?ms)^\$ (.*?)\n(.*?)(?=^\$ |\Z)", block):
+            done = subprocess.run(
+                ["sh", "-c", command.replace("python ", f"{sys.executable} ", 1)],
+                cwd=ROOT,
+                env=environment(),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.stdout + done.stderr == shown, command
+
+
+def test_hello_py_reads_settings_then_the_view_and_its_url_in_at_most_230_lines():
+    lines = (ROOT / "hello.py").read_text().splitlines()
+    assert len(lines) <= 230
+    first = {
+        name: next(
+            n for n, line in enumerate(lines, 1) if line.lstrip().startswith(name)
+        )
+        for name in ("DEBUG = ", "settings.configure(", "def index", "urlpatterns = ")
+    }
+    order = ["DEBUG = ", "settings.configure(", "def index", "urlpatterns = "]
+    assert sorted(first, key=first.get) == order, first
+    assert first["urlpatterns = "] < 140
+    # The middleware every response passes through comes after what it serves.
+    assert all(
+        n > first["urlpatterns = "]
+        for n, line in enumerate(lines, 1)
+        if line.startswith("def ") and "(get_response)" in line
+    )
+    # Formatted as ruff formats it, so the count is the one a reader sees.
+    ruff = subprocess.run(
+        [str(BIN / "ruff"), "format", "--diff", "hello.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout

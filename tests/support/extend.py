@@ -31,39 +31,43 @@ def visits(request):
 urlpatterns += [path("visits", visits)]
 """
 
-SETTINGS_PLACE = "# Before settings.configure():"
-CODE_PLACE = "# Before application = get_wsgi_application():"
+# The two places hello.py marks for what README.md: Grow it adds, and the first line
+# of each of the README's Python blocks, saying which place it goes to.
+SETTINGS_PLACE = "# README.md: Grow it. A recipe's settings go here"
+CODE_PLACE = "# README.md: Grow it. A recipe's views and URLs go here."
+BLOCKS = {"# Settings": SETTINGS_PLACE, "# Views and URLs": CODE_PLACE}
 
 
-def extended_copy(directory, settings="", code=""):
-    """A copy of hello.py in `directory`, extended as its users extend it: `settings`
-    (UPPER_CASE assignments) before Django is configured, `code` (views,
-    `urlpatterns +=`) before the WSGI application is made."""
-    text = (ROOT / "hello.py").read_text()
-    configure = "\n# Guarded: `python hello.py` runs this file as __main__"
-    application = "\napplication = get_wsgi_application()"
-    for anchor in (configure, application):
-        assert text.count(anchor) == 1, f"hello.py has no single {anchor!r}"
-    text = text.replace(configure, settings + configure)
-    text = text.replace(application, code + application)
+def extended_copy(directory, settings="", code="", source=None):
+    """A copy of hello.py (or the text `source`) in `directory`, extended as its users
+    extend it: `settings` at the place hello.py marks for them, `code` (views,
+    `urlpatterns +=`) at the place marked for those."""
+    text = source if source is not None else (ROOT / "hello.py").read_text()
+    for place, addition in ((SETTINGS_PLACE, settings), (CODE_PLACE, code)):
+        lines = [line for line in text.splitlines() if line.startswith(place)]
+        assert len(lines) == 1, f"hello.py has no single line {place!r}"
+        text = text.replace(lines[0], f"{lines[0]}\n{addition}")
     (directory / "hello.py").write_text(text)
     return directory
 
 
 def readme_recipes():
-    """The README's "Grow it" recipes, in its order: {title: (settings, code)}, each the
-    Python blocks that the README says go before settings.configure() or before the
-    WSGI application."""
+    """The README's recipes ("Grow it", "More than one instance"), in its order:
+    {title: (settings, code)}, each the Python blocks headed `# Settings` and
+    `# Views and URLs`, joined."""
     readme = (ROOT / "README.md").read_text()
-    section = re.search(r"(?ms)^## Grow it$(.*?)(?=^## )", readme)[1]
+    sections = re.findall(
+        r"(?ms)^## (?:Grow it|More than one instance)$(.*?)(?=^## )", readme
+    )
+    section = "".join(sections)
     recipes = {}
     for title, body in re.findall(r"(?ms)^### (.+?)$(.*?)(?=^### |\Z)", section):
-        places = {SETTINGS_PLACE: "", CODE_PLACE: ""}
+        places = dict.fromkeys(BLOCKS, "")
         for block in re.findall(r"(?ms)^```python\n(.*?)^```$", body):
             place, _, python = block.partition("\n")
             assert place in places, f"README: Grow it, {title}: {place!r}"
             places[place] += f"\n{python}"
-        recipes[title] = (places[SETTINGS_PLACE], places[CODE_PLACE])
+        recipes[title] = tuple(places.values())
     return recipes
 
 

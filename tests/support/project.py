@@ -49,9 +49,10 @@ def run_hello(*args, cwd=ROOT, script="hello.py", timeout=60, **config):
     )
 
 
-def settings_of(**config):
-    """The settings hello.py ends up with under `config`, read in a fresh process."""
+def settings_of(cwd=ROOT, **config):
+    """The settings hello.py (in `cwd`) ends up with under `config`, read in a fresh
+    process."""
     code = "import json; from django.conf import settings as s; print(json.dumps({n: getattr(s, n, None) for n in dir(s) if n.isupper()}, default=str))"
-    done = run_hello("shell", "-c", code, **config)
+    done = run_hello("shell", "-c", code, cwd=cwd, **config)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
