@@ -11,14 +11,11 @@ from support.project import CHECK_CLEAN, STRONG_KEY, run_hello, settings_of
 from support.servers import gunicorn_plain, honcho_procfile
 
 PLATFORMS = {
-    # https://devcenter.heroku.com/articles/dyno-metadata; the Python buildpack sets
+    # A new Heroku app: DYNO, and no dyno metadata (HEROKU_APP_DEFAULT_DOMAIN_NAME
+    # needs `heroku labs:enable runtime-dyno-metadata`); the Python buildpack sets
     # FORWARDED_ALLOW_IPS, so gunicorn itself trusts the router there.
     "heroku": (
-        {
-            "DYNO": "web.1",
-            "HEROKU_APP_DEFAULT_DOMAIN_NAME": "hello-x1-0123456789ab.herokuapp.com",
-            "FORWARDED_ALLOW_IPS": "*",
-        },
+        {"DYNO": "web.1", "FORWARDED_ALLOW_IPS": "*"},
         "hello-x1-0123456789ab.herokuapp.com",
     ),
     # https://render.com/docs/environment-variables
@@ -31,6 +28,7 @@ PLATFORMS = {
         {
             "RAILWAY_ENVIRONMENT": "production",
             "RAILWAY_PUBLIC_DOMAIN": "hello-x1.up.railway.app",
+            "RAILWAY_PRIVATE_DOMAIN": "hello-x1.railway.internal",
         },
         "hello-x1.up.railway.app",
     ),
@@ -91,8 +89,13 @@ def test_a_same_origin_form_with_its_csrf_token_is_accepted(platform):
     assert through_the_router(platform, method="POST", headers=headers)[0] == 403
 
 
-def test_a_foreign_host_is_refused(platform):
-    assert through_the_router(platform, host="evil.example")[0] == 400
+def test_a_foreign_host_is_refused_where_the_router_passes_it_on(platform):
+    # Heroku's router passes on only requests for the app's own domains (its own
+    # python-getting-started allows any Host there); the others' may pass on any.
+    on_heroku = platform[2].endswith(".herokuapp.com")
+    assert through_the_router(platform, host="evil.example")[0] == (
+        200 if on_heroku else 400
+    )
 
 
 @pytest.mark.parametrize("host", ["healthcheck.railway.app", "10.0.0.7:8080", ""])
@@ -124,17 +127,58 @@ def test_what_the_user_sets_still_wins_over_the_platforms_defaults(name):
     variables, host = PLATFORMS[name]
     settings = settings_of(SECRET_KEY=STRONG_KEY, **variables)
     assert settings["DEBUG"] is False and settings["SECURE_SSL_REDIRECT"] is True
-    assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]", host]
+    announced = {
+        "heroku": ["*"],
+        "railway": [host, "hello-x1.railway.internal"],
+    }.get(name, [host])
+    assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]", *announced]
     mine = {"DEBUG": "on", "HTTPS_ONLY": "off", "ALLOWED_HOSTS": "example.com"}
     settings = settings_of(**variables, **mine)
     assert settings["DEBUG"] is True and settings["SECURE_SSL_REDIRECT"] is False
     assert settings["ALLOWED_HOSTS"] == ["example.com"]
 
 
-def test_heroku_without_dyno_metadata_is_production_with_loopback_hosts():
-    settings = settings_of(DYNO="web.1", SECRET_KEY=STRONG_KEY)
-    assert settings["DEBUG"] is False and settings["SECURE_SSL_REDIRECT"] is True
+def test_a_new_heroku_app_serves_its_herokuapp_host_and_its_custom_domains():
+    variables, host = PLATFORMS["heroku"]
+    port = free_port()
+    with honcho_procfile(port, SECRET_KEY=STRONG_KEY, **variables) as server:
+        heroku = (server, port, host)
+        # `heroku domains:add www.example.com` routes that domain here too.
+        for name in (host, "www.example.com"):
+            assert through_the_router(heroku, host=name)[::2] == (200, "Hello World")
+
+
+def test_heroku_ci_is_not_production():
+    # Heroku CI runs the tests in a dyno, DYNO and CI both set.
+    settings = settings_of(DYNO="run.1", CI="true")
+    assert settings["DEBUG"] is True and settings["SECURE_SSL_REDIRECT"] is False
     assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+
+
+def test_a_railway_service_with_only_a_private_domain_serves_it():
+    settings = settings_of(
+        SECRET_KEY=STRONG_KEY,
+        RAILWAY_ENVIRONMENT="production",
+        RAILWAY_PRIVATE_DOMAIN="worker.railway.internal",
+    )
+    assert settings["ALLOWED_HOSTS"][-1] == "worker.railway.internal"
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{"RAILWAY_ENVIRONMENT": "production"}, {"RENDER": "true"}],
+    ids=["railway", "render"],
+)
+def test_a_platform_that_announces_no_host_refuses_to_start_until_one_is_set(
+    variables,
+):
+    done = run_hello("check", SECRET_KEY=STRONG_KEY, **variables)
+    refusal = "hello.py: ALLOWED_HOSTS=<unset> is refused; set it: this platform announces no host name\n"
+    assert (done.returncode, done.stdout, done.stderr) == (4, "", refusal)
+    done = run_hello(
+        "check", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com", **variables
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, CHECK_CLEAN)
 
 
 def test_off_a_platform_nothing_changes():

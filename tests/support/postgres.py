@@ -12,6 +12,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from support.net import free_port
 from support.tools import missing
@@ -21,6 +22,10 @@ class PostgreSQL:
     def __init__(self, directory, port):
         self.directory, self.port = directory, port
         self.url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+        # Through its socket: reachable from a network namespace of a test's own too.
+        self.socket_url = (
+            f"postgres://postgres@{quote(str(directory), safe='')}:{port}/postgres"
+        )
         self.bin = Path(self.binaries())
 
     @staticmethod
