@@ -4,8 +4,10 @@ a form, the cache, ETags) and the admin, served as the Procfile serves it in pro
 behind nginx terminating TLS, and used in a real browser.
 """
 
+import ast
 import collections
 import concurrent.futures
+import json
 import re
 import shutil
 import subprocess
@@ -16,16 +18,27 @@ from contextlib import contextmanager
 
 import pytest
 from support.browser import chromium, violations
-from support.extend import VIEW_THAT_WAITS, grown_copy, readme_recipes
+from support.extend import (
+    VIEW_THAT_WAITS,
+    extended_copy,
+    grown_copy,
+    readme_recipes,
+)
 from support.net import free_port, request
 from support.observatory import failed_tests, observatory_scan
 from support.postgres import postgresql
-from support.project import PRODUCTION, ROOT, STRONG_KEY, environment, run_hello
+from support.project import (
+    CHECK_CLEAN,
+    PRODUCTION,
+    ROOT,
+    environment,
+    run_hello,
+    settings_of,
+)
 from support.servers import (
     Server,
     gunicorn_plain,
     gunicorn_procfile_options,
-    honcho_procfile,
     nginx_argv,
 )
 
@@ -80,11 +93,16 @@ def project(tmp_path_factory):
     return directory
 
 
-def test_the_readme_has_the_three_recipes_each_with_code():
+def test_the_readme_has_the_four_recipes_each_with_code():
     recipes = readme_recipes()
-    assert list(recipes) == ["Templates and static files", "A database", "The admin"]
+    assert list(recipes) == [
+        "Templates and static files",
+        "A database",
+        "The admin, its login guarded",
+        "A shared cache",
+    ]
     assert all(settings for settings, _ in recipes.values())
-    assert "admin.site.urls" in recipes["The admin"][1]
+    assert "admin.site.urls" in recipes["The admin, its login guarded"][1]
 
 
 @pytest.mark.parametrize(
@@ -195,6 +213,18 @@ def test_in_a_browser_the_site_loads_its_own_files_and_the_policy_blocks_nothing
         )
         assert browser.execute_script("return arguments[0].naturalWidth", example) == 50
         assert violations(browser) == []
+
+
+def test_in_a_browser_an_image_opened_on_its_own_shows_under_the_policy(site):
+    # The policy comes with every response; the browser's own image viewer styles its
+    # page inline, which the policy blocks, and still shows the image.
+    with chromium() as browser:
+        browser.get(f"{site}/image/120x80/")
+        image = browser.find_element("tag name", "img")
+        wait_for(lambda: browser.execute_script("return arguments[0].complete", image))
+        assert browser.execute_script("return arguments[0].naturalWidth", image) == 120
+        blocked = {violation.split()[0] for violation in violations(browser)}
+    assert blocked <= {"style-src-elem", "style-src-attr"}, blocked
 
 
 def test_in_a_browser_the_policy_blocks_inline_code_other_origins_plugins_frames(site):
@@ -324,36 +354,90 @@ def test_mozilla_http_observatory_grades_the_grown_home_page_a_plus(
     assert (scan["grade"], failed_tests(verdict)) == ("A+", set())
 
 
-GROWN_PROCFILE = re.search(
-    r"(?m)^```\n(release: .*\nweb: .*)\n```$", (ROOT / "README.md").read_text()
-)[1]
-
-
-def test_the_grown_procfile_releases_then_serves_on_a_platform(tmp_path):
-    # As Render runs it, with SECRET_KEY the one variable set: the release command in a
-    # process of its own, then the web process, which collects the static files.
-    project = grown_copy(tmp_path)
-    (project / "Procfile").write_text(GROWN_PROCFILE + "\n")
-    release_command = GROWN_PROCFILE.splitlines()[0].removeprefix("release:")
-    platform = {"SECRET_KEY": STRONG_KEY, "RENDER": "true"}
-    platform["RENDER_EXTERNAL_HOSTNAME"] = host = "hello-x1.onrender.com"
-    done = subprocess.run(
-        ["sh", "-c", release_command],
-        cwd=project,
-        env=environment(**platform),
+@pytest.mark.parametrize(
+    "ignores", [ROOT / ".gitignore", ROOT / "project_name" / ".gitignore"]
+)
+def test_git_add_commits_neither_the_database_nor_the_collected_files(
+    tmp_path, ignores, project
+):
+    # The grown copy, released and with an administrator, as a repository of its own.
+    checkout = shutil.copytree(project, tmp_path / "checkout")
+    shutil.copy(ignores, checkout / ".gitignore")
+    assert (checkout / "db.sqlite3").exists() and (checkout / "staticfiles").is_dir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=checkout, check=True)
+    subprocess.run([*git, "add", "."], cwd=checkout, check=True)
+    added = subprocess.run(
+        [*git, "diff", "--cached", "--name-only"],
+        cwd=checkout,
         capture_output=True,
         text=True,
-        timeout=120,
-        check=False,
+        check=True,
+    ).stdout.split()
+    assert "hello.py" in added
+    assert not [
+        name
+        for name in added
+        if name == "db.sqlite3" or name.startswith("staticfiles/")
+    ], added
+
+
+def pasted_right_after_what_they_extend(directory):
+    """A copy of hello.py with each README recipe's settings pasted right after the last
+    of hello.py's settings (and names) it uses, not at the marked place."""
+    text = (ROOT / "hello.py").read_text()
+    lines = text.splitlines(keepends=True)
+    configure = next(
+        n
+        for n, line in enumerate(lines)
+        if line.startswith("if not settings.configured")
     )
-    assert done.returncode == 0, done.stderr
-    port = free_port()
-    with honcho_procfile(port, procfile_dir=project, **platform) as server:
-        router = {"host": host, "headers": {"X-Forwarded-Proto": "https"}}
-        status, _, page = server.request(port, path="/", **router)
-        assert status == 200 and "Django Placeholder Images" in page
-        stylesheet = re.search(r'href="(/static/site\.[0-9a-f]{12}\.css)"', page)[1]
-        status, headers, _ = server.request(port, path=stylesheet, **router)
-        assert (status, headers["cache-control"]) == (200, FOREVER)
-        status, _, body = server.request(port, path="/admin/login/", **router)
-        assert status == 200 and 'name="password"' in body
+    defined = {}  # name -> the line its definition ends on, above settings.configure
+    for statement in ast.parse(text).body:
+        if statement.lineno > configure:
+            break
+        for node in ast.walk(statement):
+            names = []
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names = [node.id]
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [(a.asname or a.name).split(".")[0] for a in node.names]
+            for name in names:
+                defined[name] = statement.end_lineno
+    insertions, after = {}, 0
+    for settings, _ in readme_recipes().values():
+        used = {n.id for n in ast.walk(ast.parse(settings)) if isinstance(n, ast.Name)}
+        after = max([after, *(defined[name] for name in used if name in defined)])
+        insertions[after] = insertions.get(after, "") + settings
+    for line in sorted(insertions, reverse=True):
+        lines.insert(line, insertions[line] + "\n")
+    code = "".join(code for _, code in readme_recipes().values())
+    return extended_copy(directory, code=code, source="".join(lines))
+
+
+def test_a_recipe_pasted_right_after_the_settings_it_extends_works_as_well(tmp_path):
+    (tmp_path / "after").mkdir()
+    (tmp_path / "marked").mkdir()
+    everywhere = pasted_right_after_what_they_extend(tmp_path / "after")
+    marked = extended_copy(
+        tmp_path / "marked",
+        settings="".join(settings for settings, _ in readme_recipes().values()),
+        code="".join(code for _, code in readme_recipes().values()),
+    )
+    assert (everywhere / "hello.py").read_text() != (marked / "hello.py").read_text()
+    grown = []
+    for project in (everywhere, marked):
+        (project / "static").mkdir()
+        done = run_hello("check", cwd=project)
+        assert (done.returncode, done.stdout.strip()) == (0, CHECK_CLEAN), done.stderr
+        found = settings_of(cwd=project)
+        grown.append(json.loads(json.dumps(found).replace(str(project), "BASE_DIR")))
+    for name in (
+        "INSTALLED_APPS",
+        "MIDDLEWARE",
+        "TEMPLATES",
+        "AUTHENTICATION_BACKENDS",
+    ):
+        assert grown[0][name] == grown[1][name], name

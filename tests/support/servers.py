@@ -246,6 +246,7 @@ http {{
             proxy_pass http://hello;
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }}
     }}
 }}
