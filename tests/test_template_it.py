@@ -20,12 +20,11 @@ from support.servers import Server, honcho_procfile, uv_runserver_answer
 from write_template import BOOK, DEVELOPMENT_KEY, HEAD, readme_sections
 
 README_COMMAND = re.search(
-    r"^django-admin startproject mysite .*$",
-    (ROOT / "README.md").read_text(),
-    re.MULTILINE,
-)[0]
+    r"`(django-admin startproject mysite [^`]*)`", (ROOT / "README.md").read_text()
+)[1]
 GENERATED = {
     ".gitignore",
+    "tests.py",
     "mysite.py",
     "requirements.txt",
     "Procfile",
@@ -277,3 +276,23 @@ def test_a_target_already_holding_the_project_file_is_left_untouched(tmp_path):
 
 def test_the_new_project_runs_from_its_own_file_with_uv(mysite):
     assert uv_runserver_answer(mysite, "mysite.py") == (200, "Hello World")
+
+
+def test_the_new_project_tests_itself_with_djangos_own_runner(mysite):
+    done = run_project(mysite, "test")
+    assert done.returncode == 0, done.stderr
+    assert "Ran 4 tests" in done.stderr and done.stderr.rstrip().endswith("OK")
+
+
+def test_the_new_projects_tests_fail_when_its_page_breaks(mysite, tmp_path):
+    broken = shutil.copytree(mysite, tmp_path / "broken")
+    code = (broken / "mysite.py").read_text()
+    (broken / "mysite.py").write_text(code.replace('"Hello World"', '"Hello"'))
+    done = run_project(broken, "test")
+    assert done.returncode == 1
+    assert "FAILED (failures=1)" in done.stderr, done.stderr
+
+
+def test_the_new_project_ignores_what_its_recipes_make(mysite):
+    ignored = (mysite / ".gitignore").read_text().split()
+    assert {"db.sqlite3", "staticfiles/", ".venv/", "__pycache__/"} <= set(ignored)

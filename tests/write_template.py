@@ -4,10 +4,11 @@ hello.py, requirements.txt, Procfile and .python-version are the source; the tem
 is the same files with `hello` as {{ project_name }}, the development key as
 {{ secret_key }} (which Django makes with its django-insecure- prefix), and the book's
 line left out of the docstring: the generated project is its user's own. Its README
-is HEAD below followed by this README's Configuration, Deploy and Grow it sections,
-less the paragraphs about this repository's tests.
+is HEAD below followed by this README's Configuration, Deploy, Grow it and More than
+one instance sections, less the lines about this repository's tests.
 After editing any of them, run `python tests/write_template.py`; test_template_it.py
-fails until the two sides agree. project_name/.gitignore is written by hand.
+fails until the two sides agree. project_name/.gitignore and the generated project's
+own tests, project_name/tests.py-tpl, are written by hand.
 """
 
 import re
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "project_name"
 DEVELOPMENT_KEY = re.compile(r'"django-insecure-[^"]+"')
 BOOK = re.compile(r'^Chapter 1 of "Lightweight Django".*\n', re.MULTILINE)
-SECTIONS = ("Configuration", "Deploy", "Grow it")
+SECTIONS = ("Configuration", "Deploy", "Grow it", "More than one instance")
 HEAD = """\
 # {{ project_name }}
 
@@ -35,6 +36,17 @@ Open <http://127.0.0.1:8000/>. Or, with uv, from the file alone: `uv run
 {{ project_name }}.py runserver`. Then: set `SECRET_KEY` and deploy it (Deploy), or
 grow it into templates, static files, a database and the admin (Grow it).
 
+## Test it
+
+```sh
+python {{ project_name }}.py test
+```
+
+Django's test runner runs `tests.py`: the page, the health check, a security header
+and a refused configuration. Add a test there for each page and setting you add, as
+the project grows; once it has a database, `django.test.TestCase` gives each test a
+fresh one ([Django's testing docs](https://docs.djangoproject.com/en/stable/topics/testing/)).
+
 """
 
 
@@ -48,9 +60,10 @@ def readme_sections():
     readme = (ROOT / "README.md").read_text()
     sections = re.findall(r"(?ms)^(## (.+?)\n.*?)(?=^## |\Z)", readme)
     text = "".join(body for body, title in sections if title in SECTIONS)
-    paragraphs = [p for p in text.split("\n\n") if "tests/" not in p]
+    text = re.sub(r"\[([^]]+)\]\(tests/[^)]*\)", r"\1", text)  # links, as their words
+    text = "".join(line for line in text.splitlines(True) if "tests/" not in line)
     # Django's own template tags in the recipes stay as they are in the new project.
-    text = re.sub(r"(\{%|%\}|\{\{|\}\})", lambda m: TAGS[m[1]], "\n\n".join(paragraphs))
+    text = re.sub(r"(\{%|%\}|\{\{|\}\})", lambda m: TAGS[m[1]], text)
     return re.sub(r"\bhello\b", "{{ project_name }}", text)
 
 
