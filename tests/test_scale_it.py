@@ -1,0 +1,296 @@
+"""Scale it: a copy grown by every README recipe, run as several instances behind nginx
+as a platform's router, each in a directory of its own (its own disk), sharing one
+PostgreSQL and one Redis, with the release step run in a third directory and deleted.
+A login holds on every instance, the cache is one, its outage costs no page, a rolling
+deploy loses no request and no write, and a stranger guessing the admin's password is
+stopped while the owner is not.
+"""
+
+import collections
+import re
+import shutil
+import signal
+import threading
+import time
+import uuid
+
+import pytest
+from support.extend import grown_copy
+from support.net import free_port, request
+from support.postgres import postgresql
+from support.project import PRODUCTION, run_hello
+from support.redis import redis
+from support.servers import (
+    Server,
+    gunicorn_procfile_options_argv,
+    nginx_argv,
+    procfile_environment,
+)
+
+ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
+
+# What the tests ask of every instance: the value the cache holds (made by the first
+# instance to ask), and a write to the database.
+VIEWS = """
+import uuid
+
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.views.decorators.csrf import csrf_exempt
+
+
+def cached(request):
+    return HttpResponse(cache.get_or_set("shared", lambda: uuid.uuid4().hex, 600))
+
+
+@csrf_exempt
+def write(request):
+    User.objects.create(username=request.POST["name"])
+    return HttpResponse("written")
+
+
+urlpatterns += [path("cached", cached), path("write", write)]
+"""
+
+
+class Cluster:
+    """The image, the shared services, the instances and the router in front."""
+
+    def __init__(self, tmp, database, cache):
+        self.tmp, self.database, self.cache = tmp, database, cache
+        self.image = grown_copy(tmp / "image", code=VIEWS)
+        self.instances = {}  # name -> (server, port)
+        self.router, self.router_dir = None, tmp / "router"
+        self.router_dir.mkdir()
+        self.https_port = free_port()
+        self.config = {
+            **PRODUCTION,
+            "HTTPS_ONLY": "on",
+            "ALLOWED_HOSTS": "localhost",
+            "DATABASE_URL": database.url,
+            "REDIS_URL": cache.url,
+        }
+
+    def run(self, directory, *args, **extra):
+        done = run_hello(*args, cwd=directory, timeout=180, **self.config, **extra)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    def container(self, name):
+        return shutil.copytree(self.image, self.tmp / name)
+
+    def release(self):
+        """The release step, and a one-off making the administrator, in a directory
+        deleted afterwards."""
+        directory = self.container("release")
+        self.run(directory, "migrate", "--noinput")
+        self.run(
+            directory,
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            ADMIN["username"],
+            "--email",
+            "admin@example.com",
+            DJANGO_SUPERUSER_PASSWORD=ADMIN["password"],
+        )
+        shutil.rmtree(directory)
+
+    def start(self, name):
+        """A new instance in a directory of its own, as the grown Procfile's web
+        process starts: collectstatic, then gunicorn; once its /up answers."""
+        directory, port = self.container(name), free_port()
+        self.run(directory, "collectstatic", "--noinput")
+        argv = gunicorn_procfile_options_argv(port)
+        env = procfile_environment(workers=2, **self.config)
+        server = Server(argv, env, cwd=directory)
+        server.wait_until_serving(port, path="/up", timeout=60)
+        self.instances[name] = (server, port)
+        return server, port
+
+    def route(self, *names):
+        """The router sends requests to these instances only (nginx reloads)."""
+        ports = [self.instances[name][1] for name in names]
+        https = [f"127.0.0.1:{self.https_port}"]
+        argv = nginx_argv(self.router_dir, ports, http=[], https=https)
+        if self.router is None:
+            self.router = Server(argv, env=None)
+            self.router.wait_until_serving(self.https_port, tls=True)
+        else:
+            self.router.process.send_signal(signal.SIGHUP)
+            time.sleep(1)  # the new workers are up; the old finish what they hold
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scale")
+    with postgresql() as database, redis() as cache:
+        cluster = Cluster(tmp, database, cache)
+        cluster.release()
+        try:
+            cluster.start("one")
+            cluster.start("two")
+            cluster.route("one", "two")
+            yield cluster
+        finally:
+            if cluster.router:
+                cluster.router.stop()
+            for server, _ in cluster.instances.values():
+                server.stop()
+
+
+def https(cluster, path="/", **options):
+    """A request through the router, over HTTPS, from the client's own address."""
+    port = cluster.https_port
+    return request(port, path, host=f"localhost:{port}", tls=True, **options)
+
+
+def direct(port, path="/", **options):
+    """A request straight to one instance, as the router would send it."""
+    headers = {"X-Forwarded-Proto": "https", **options.pop("headers", {})}
+    return request(port, path, host="localhost", headers=headers, **options)
+
+
+def log_in(send, origin, password=ADMIN["password"], **options):
+    """The admin's login form, filled in and sent with `send`: (status, cookies)."""
+    status, headers, page = send("/admin/login/", **options)
+    assert status == 200, page
+    csrf = headers["set-cookie"].split(";")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    form = f"csrfmiddlewaretoken={token}&username={ADMIN['username']}"
+    form += f"&password={password}&next=/admin/"
+    headers = {
+        **options.pop("headers", {}),
+        "Cookie": csrf,
+        "Origin": origin,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    status, answer, _ = send(
+        "/admin/login/", method="POST", body=form, headers=headers, **options
+    )
+    return status, answer.get("set-cookie", "")
+
+
+def test_a_login_made_on_one_instance_holds_on_the_other(cluster):
+    (_, first), (_, second) = cluster.instances["one"], cluster.instances["two"]
+    status, cookies = log_in(
+        lambda path, **o: direct(first, path, **o), "https://localhost"
+    )
+    assert status == 302
+    session = re.search(r"sessionid=[^;]+", cookies)[0]
+    status, _, page = direct(second, "/admin/", headers={"Cookie": session})
+    assert status == 200 and "Site administration" in page
+
+
+def test_one_cache_serves_every_instance(cluster):
+    values = {direct(port, "/cached")[2] for _, port in cluster.instances.values()}
+    assert len(values) == 1, values
+    assert cluster.cache.command("EXISTS", ":1:shared") == ":1"
+
+
+def test_with_redis_down_pages_answer_uncached_and_cache_again_once_it_is_back(
+    cluster,
+):
+    (one, first), (_, second) = cluster.instances["one"], cluster.instances["two"]
+    before = len(one.output())
+    cluster.cache.stop()
+    try:
+        down = [direct(port, "/cached") for port in (first, second, first)]
+        images = [direct(port, "/image/64x64/")[0] for port in (first, second)]
+    finally:
+        cluster.cache.start()
+    assert [status for status, _, _ in down] == [200, 200, 200]
+    assert len({body for _, _, body in down}) == 3, "answered from no cache: fresh each"
+    assert images == [200, 200]
+    logged = one.output()[before:]
+    assert "Traceback" not in logged and len(logged.splitlines()) <= 3, logged
+    after = {direct(port, "/cached")[2] for port in (first, second, first, second)}
+    assert len(after) == 1, after
+    print(
+        f"\nfigures: Redis down: {len(down)} pages 200, {len(logged.splitlines())} "
+        "lines logged; back: one value again"
+    )
+
+
+def test_a_stranger_guessing_the_admins_password_is_stopped_not_the_owner(cluster):
+    def send(path, **options):
+        return https(cluster, path, **options)
+
+    origin = f"https://localhost:{cluster.https_port}"
+    stranger = {"source": "127.0.0.2"}
+    statuses = []
+    for guess in range(6):
+        # A new X-Forwarded-For each time: the router appends the real address.
+        forged = {"X-Forwarded-For": f"198.51.100.{guess}"}
+        status, _ = log_in(
+            send, origin, password=f"guess-{guess}", headers=forged, **stranger
+        )
+        statuses.append(status)
+    right, _ = log_in(send, origin, **stranger)
+    owner, _ = log_in(send, origin, source="127.0.0.3")
+    cluster.run(cluster.tmp / "one", "axes_reset")
+    after_reset, _ = log_in(send, origin, **stranger)
+    print(
+        f"\nfigures: guesses {statuses}, then the right password {right}; the owner "
+        f"elsewhere {owner}; after axes_reset {after_reset}"
+    )
+    # Four wrong guesses are answered as such, counted across both instances; the
+    # fifth locks the address out for that username, even with the right password.
+    assert statuses == [200] * 4 + [429, 429], statuses
+    assert (right, owner, after_reset) == (429, 302, 302)
+
+
+def test_a_rolling_deploy_under_load_loses_no_request_and_no_write(cluster):
+    done, results = threading.Event(), collections.Counter()
+    written = []
+
+    def reader():
+        while not done.is_set():
+            try:
+                results[https(cluster, "/")[0]] += 1
+            except OSError as error:
+                results[type(error).__name__] += 1
+
+    def writer():
+        while not done.is_set():
+            name = f"w-{uuid.uuid4().hex[:20]}"
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            try:
+                status = https(
+                    cluster, "/write", method="POST", body=f"name={name}", headers=form
+                )[0]
+            except OSError as error:
+                status = type(error).__name__
+            results[f"write {status}"] += 1
+            if status == 200:
+                written.append(name)
+
+    clients = [threading.Thread(target=f) for f in (reader, reader, writer, writer)]
+    for client in clients:
+        client.start()
+    exits = []
+    try:
+        time.sleep(1)
+        for old, new, stays in (("one", "three", "two"), ("two", "four", "three")):
+            cluster.start(new)
+            cluster.route(stays, new)
+            server, _ = cluster.instances.pop(old)
+            server.process.send_signal(signal.SIGTERM)
+            exits.append(server.process.wait(timeout=40))
+            time.sleep(1)
+    finally:
+        done.set()
+        for client in clients:
+            client.join(timeout=30)
+    rows = int(
+        cluster.database.query(
+            "SELECT count(*) FROM auth_user WHERE username LIKE 'w-%'"
+        )
+    )
+    print(
+        f"\nfigures: rolling deploy: {dict(results)}, {rows} rows for {len(written)} writes"
+    )
+    assert set(results) <= {200, "write 200"}, results
+    assert results[200] > 50 and results["write 200"] > 20
+    assert rows == len(written)
+    assert exits == [0, 0]
