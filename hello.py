@@ -164,19 +164,14 @@ if platform in ("", ",") and "ALLOWED_HOSTS" not in os.environ:
 
 # The machinery every response passes through, in the order MIDDLEWARE lists it.
 def security_headers(get_response):
-    """Content-Security-Policy (Django 6's own; on 5.2, this) and Permissions-Policy."""
-    if django.VERSION >= (6,):
-        from django.middleware.csp import ContentSecurityPolicyMiddleware
-
-        get_response, policy = ContentSecurityPolicyMiddleware(get_response), None
-    else:
-        policy = "; ".join(f"{k} {' '.join(v)}" for k, v in SECURE_CSP.items())
+    """Content-Security-Policy, as SECURE_CSP says, and Permissions-Policy."""
+    policy = "; ".join(f"{k} {' '.join(v)}" for k, v in SECURE_CSP.items())
     permissions = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
     def middleware(request):
         response = get_response(request)
         response.headers.setdefault("Permissions-Policy", permissions)
-        if policy and not (DEBUG and response.status_code >= 400):  # debug pages
+        if not (DEBUG and response.status_code >= 400):  # debug pages: inline code
             response.headers.setdefault("Content-Security-Policy", policy)
         return response
 

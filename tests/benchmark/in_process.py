@@ -100,13 +100,16 @@ def main():
         for name, app in apps(None).items()
         if name in ("bare WSGI", "Flask", "Flask hardened", "hello.py")
     }
-    # What answering health probes at /up costs every other request.
+    # What answering health probes at /up, and the body limit, cost every request.
     without_up = Path(tempfile.mkdtemp(prefix="without-up-"))
     hello = (ROOT / "hello.py").read_text()
-    line = '    f"{__name__}.health_check",\n'
+    line = '    f"{__name__}.health_check_and_body_limit",\n'
     assert hello.count(line) == 1
     (without_up / "hello.py").write_text(hello.replace(line, ""))
-    app_set["hello.py without /up"] = (without_up, *app_set["hello.py"][1:])
+    app_set["hello.py without /up and the body limit"] = (
+        without_up,
+        *app_set["hello.py"][1:],
+    )
     if args.profile:
         print(run_child(app_set[args.profile], args.requests, profile=True))
         return
