@@ -95,11 +95,14 @@ def test_database_housekeeping_runs_around_requests_once_there_is_a_database(
     # Django resets the query log and closes stale connections around every request.
     code = (
         "from django.core.signals import request_started as started, "
-        "request_finished as finished; from django.db import close_old_connections "
-        "as housekeeping; print([housekeeping in [r() for _, r, *_ in signal.receivers] "
-        "for signal in (started, finished)])"
+        "request_finished as finished; from django.db import close_old_connections, "
+        "reset_queries; connected = lambda signal: [r() for _, r, *_ in "
+        "signal.receivers]; print([reset_queries in connected(started), "
+        "close_old_connections in connected(started), "
+        "close_old_connections in connected(finished)])"
     )
-    assert run_hello("shell", "-c", code).stdout.split("\n")[-2] == "[False, False]"
+    done = run_hello("shell", "-c", code)
+    assert done.stdout.split("\n")[-2] == "[False, False, False]", done.stderr
     project = extended_copy(tmp_path, settings=DATABASE)
     done = run_hello("shell", "-c", code, cwd=project)
-    assert done.stdout.split("\n")[-2] == "[True, True]", done.stderr
+    assert done.stdout.split("\n")[-2] == "[True, True, True]", done.stderr
