@@ -82,14 +82,15 @@ def test_without_database_url_every_command_and_gunicorn_refuse_to_start(
     image, tmp_path, name
 ):
     variables = {"SECRET_KEY": STRONG_KEY, **PLATFORMS[name][0]}
+    directory = container(image, tmp_path, "release")
     for command in (RELEASE, "python hello.py check", "gunicorn hello --check-config"):
-        done = in_container(image, command, **variables)
+        done = in_container(directory, command, **variables)
         assert done.returncode != 0, command
         assert done.stderr.splitlines() == [REFUSED] or REFUSED in done.stderr, (
             command,
             done.stderr,
         )
-    assert not (image / "db.sqlite3").exists()
+    assert not (directory / "db.sqlite3").exists()
 
 
 def test_a_sqlite_file_named_on_a_mounted_volume_is_used(image, tmp_path):

@@ -22,6 +22,8 @@ def environment(**config):
     """This process's environment without hello.py's variables, then `config`."""
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
     for name in (
+        # CI=true is set by CI itself; on a dyno it would mean Heroku CI (hello.py).
+        "CI",
         "PORT",
         "WEB_CONCURRENCY",
         "GUNICORN_CMD_ARGS",
