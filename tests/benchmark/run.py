@@ -163,6 +163,7 @@ def wrk(port, seconds, connections, path="/", script=None):
     )
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
+        "requests": int(re.search(r"(\d+) requests in", out)[1]),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
         "p50": latency_ms("50%"),
         "p99": latency_ms("99%"),

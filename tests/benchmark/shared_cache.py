@@ -13,7 +13,6 @@ image it has cached: microseconds a request, each process's cache against Redis.
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from run import wrk
 from support.extend import grown_copy
 from support.net import free_port
 from support.procfile import gunicorn_options
@@ -51,28 +51,6 @@ request = function()
   return wrk.format(nil, string.format("/image/%dx%d/", side, side))
 end
 """
-
-
-def wrk(port, seconds, connections, path="/", script=""):
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
-        lua.write(script)
-        lua.flush()
-        argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
-        argv += ["-s", lua.name, "-H", "X-Forwarded-Proto: https"]
-        out = subprocess.run(
-            [*argv, f"http://127.0.0.1:{port}{path}"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 30,
-        ).stdout
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
-    return {
-        "requests": int(re.search(r"(\d+) requests in", out)[1]),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
-        "p99": float(p99[1]) * {"us": 0.001, "ms": 1, "s": 1000}[p99[2]],
-        "errors": len(re.findall(r"Socket errors|Non-2xx", out)),
-    }
 
 
 def instance(directory, env):
@@ -145,9 +123,7 @@ def main():
             f"\n### Placeholder images of 100 sizes at random, 2 instances × 2 workers "
             f"behind nginx; wrk -t1 -c8, {args.rounds} rounds of {args.seconds} s\n"
         )
-        print(
-            "| cache | hit rate | req/s (median) | spread | p99 | wrk runs with errors |"
-        )
+        print("| cache | hit rate | req/s (median) | spread | p99 | errors |")
         print("|---|---|---|---|---|---|")
         for name, runs in results.items():
             rps = [r["rps"] for r in runs]
