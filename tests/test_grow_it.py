@@ -359,7 +359,12 @@ def test_up_follows_postgresql_down_and_back_up(
             assert "ERROR django.request: /up: " in server.output()
         finally:
             database.pg_ctl("start")
-        assert request(port, "/up", **probe)[::2] == (200, "up\n")
+        # Checked, the next probe finds PostgreSQL back. Unchecked, a thread's stale
+        # connection fails once more before it is replaced: 5 threads, so by the 6th.
+        answers = [
+            request(port, "/up", **probe)[::2] for _ in range(1 if checked else 6)
+        ]
+        assert (200, "up\n") in answers, answers
 
 
 def test_mozilla_http_observatory_grades_the_grown_home_page_a_plus(
