@@ -234,6 +234,19 @@ def stop_as_the_platform_does(server, name, whom, window):
     return status, took
 
 
+def in_flight(server, port, count, timeout=20):
+    """Once the server holds `count` connections on `port` (the kernel's count, `ss`,
+    in its network namespace): the requests are in, however slow the machine is."""
+    argv = server.inside("ss", "-Htn", "state", "established", f"( sport = :{port} )")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        if len(held.splitlines()) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} requests reached the server")
+
+
 def group_alive(group):
     """Whether a process of the group is alive, not a zombie."""
     for stat in glob.glob("/proc/[0-9]*/stat"):
@@ -276,7 +289,9 @@ def test_a_platforms_stop_loses_no_request_that_fits_its_window(
         server.wait_until_serving(port, path="/up", timeout=120)
         for visitor in visitors:
             visitor.start()
-        time.sleep(SIGNALLED_AFTER)
+        started = time.monotonic()
+        in_flight(server, port, IN_FLIGHT)
+        time.sleep(max(0, SIGNALLED_AFTER - (time.monotonic() - started)))
         status, took = stop_as_the_platform_does(server, name, whom, window)
         for visitor in visitors:
             visitor.join(timeout=60)

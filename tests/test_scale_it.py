@@ -203,6 +203,8 @@ def test_with_redis_down_pages_answer_uncached_and_cache_again_once_it_is_back(
     assert len({body for _, _, body in down}) == 3, "answered from no cache: fresh each"
     assert images == [200, 200]
     logged = one.output()[before:]
+    for port in (first, second):  # each process's pool meets the new Redis once
+        direct(port, "/up")
     assert "Traceback" not in logged and len(logged.splitlines()) <= 3, logged
     after = {direct(port, "/cached")[2] for port in (first, second, first, second)}
     assert len(after) == 1, after
