@@ -9,6 +9,7 @@ import contextlib
 import glob
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.extend import grown_copy
+from support.extend import ADMIN, ADMIN_PASSWORD, CREATE_ADMIN, grown_copy
 from support.net import free_port
 from support.postgres import postgresql
 from support.project import BIN, ROOT, STRONG_KEY, environment, run_hello
@@ -28,7 +29,6 @@ README = (ROOT / "README.md").read_text()
 GROWN_PROCFILE = re.search(r"(?m)^```\n(release: .*\nweb: .*)\n```$", README)[1]
 RELEASE = GROWN_PROCFILE.splitlines()[0].removeprefix("release:").strip()
 FOREVER = "max-age=315360000, public, immutable"
-ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
 REFUSED = (
     "hello.py: DATABASE_URL=<unset> is refused; on a platform, attach its PostgreSQL, "
     "or name a SQLite file on a volume it mounts: "
@@ -177,9 +177,8 @@ def test_on_render_the_release_container_migrates_the_database_the_web_one_serve
         one_off = container(image, tmp_path, "one-off")
         made = in_container(
             one_off,
-            f"python hello.py createsuperuser --noinput --username {ADMIN['username']}"
-            " --email admin@example.com",
-            DJANGO_SUPERUSER_PASSWORD=ADMIN["password"],
+            shlex.join(["python", "hello.py", *CREATE_ADMIN]),
+            **ADMIN_PASSWORD,
             **variables,
         )
         assert made.returncode == 0, made.stderr

@@ -19,6 +19,9 @@ from contextlib import contextmanager
 import pytest
 from support.browser import chromium, violations
 from support.extend import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    CREATE_ADMIN,
     VIEW_THAT_WAITS,
     extended_copy,
     grown_copy,
@@ -43,7 +46,6 @@ from support.servers import (
 )
 
 FOREVER = "max-age=315360000, public, immutable"
-ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
 GROWN = {**PRODUCTION, "HTTPS_ONLY": "on", "ALLOWED_HOSTS": "localhost"}
 
 
@@ -79,16 +81,7 @@ def project(tmp_path_factory):
     """The grown copy, released, with an administrator (and a page of injected tags)."""
     directory = grown_copy(tmp_path_factory.mktemp("grown"), code=INJECTED)
     release(directory)
-    created = run(
-        directory,
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        ADMIN["username"],
-        "--email",
-        "admin@example.com",
-        DJANGO_SUPERUSER_PASSWORD=ADMIN["password"],
-    )
+    created = run(directory, *CREATE_ADMIN, **ADMIN_PASSWORD)
     assert created.returncode == 0, created.stderr
     return directory
 

@@ -15,7 +15,7 @@ import time
 import uuid
 
 import pytest
-from support.extend import grown_copy
+from support.extend import ADMIN, ADMIN_PASSWORD, CREATE_ADMIN, grown_copy
 from support.net import free_port, request
 from support.postgres import postgresql
 from support.project import PRODUCTION, run_hello
@@ -26,8 +26,6 @@ from support.servers import (
     nginx_argv,
     procfile_environment,
 )
-
-ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
 
 # What the tests ask of every instance: the value the cache holds (made by the first
 # instance to ask), and a write to the database.
@@ -84,16 +82,7 @@ class Cluster:
         deleted afterwards."""
         directory = self.container("release")
         self.run(directory, "migrate", "--noinput")
-        self.run(
-            directory,
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            ADMIN["username"],
-            "--email",
-            "admin@example.com",
-            DJANGO_SUPERUSER_PASSWORD=ADMIN["password"],
-        )
+        self.run(directory, *CREATE_ADMIN, **ADMIN_PASSWORD)
         shutil.rmtree(directory)
 
     def start(self, name):

@@ -31,6 +31,13 @@ def visits(request):
 urlpatterns += [path("visits", visits)]
 """
 
+# The administrator the grown copies' tests make, as `createsuperuser` does in a
+# release step or a one-off: its arguments, and the environment giving its password.
+ADMIN = {"username": "admin", "password": "a-password-for-the-tests-1234"}
+CREATE_ADMIN = ["createsuperuser", "--noinput", "--username", ADMIN["username"]]
+CREATE_ADMIN += ["--email", "admin@example.com"]
+ADMIN_PASSWORD = {"DJANGO_SUPERUSER_PASSWORD": ADMIN["password"]}
+
 # The two places hello.py marks for what README.md: Grow it adds, and the first line
 # of each of the README's Python blocks, saying which place it goes to.
 SETTINGS_PLACE = "# README.md: Grow it. A recipe's settings go here"
