@@ -5,76 +5,134 @@
 """hello.py: a whole Django project in one file, configured from the environment.
 
 Chapter 1 of "Lightweight Django" (Elman & Lavin, O'Reilly 2014) on Django 5.2 LTS and 6.x.
-Develop with `python hello.py runserver` (or any other management command), serve it
-with `gunicorn hello`; README.md says what each environment variable accepts.
+Develop with `python hello.py runserver` (or any other management command); serve it
+with `gunicorn hello`. README.md says what each environment variable accepts.
 """
 
-import gc
 import os
-import re
 import sys
 
 import django
 from django.conf import settings
+from django.core.checks.security import base as security
 from django.core.management import execute_from_command_line
 from django.core.wsgi import get_wsgi_application
 from django.http import HttpResponse
+from django.http.request import split_domain_port
 from django.urls import path
+
+# Run as `python hello.py COMMAND`, the file imports itself as the module `hello`, the
+# name gunicorn imports, and runs the command: one module, whichever way it starts.
+if __name__ == "__main__":
+    import hello  # noqa: F401  (reads the settings and configures Django)
+
+    execute_from_command_line(sys.argv)
+    sys.exit()
 
 
 def refuse(name, shown, accepted):
+    """Stop start-up with one line: the variable, its value, what it accepts."""
     print(f"hello.py: {name}={shown} is refused; {accepted}", file=sys.stderr)
-    sys.exit(4)  # what gunicorn's master reads as "App failed to load": it stops
+    # gunicorn's master reads exit status 4 as "App failed to load" and stops.
+    sys.exit(4)
 
 
 def env_flag(name, default):
     value = os.environ.get(name, default).strip().lower()
-    if value not in ["on", "true", "1", "yes", "off", "false", "0", "no"]:
+    if value not in ("on", "true", "1", "yes", "off", "false", "0", "no"):
         refuse(name, repr(os.environ[name]), "use on/off, true/false, 1/0 or yes/no")
-    return value in ["on", "true", "1", "yes"]
+    return value in ("on", "true", "1", "yes")
 
 
-def platform_hosts():
-    """The host names the platform running this routes here ("" if none); or None."""
-    env = os.environ.get
-    if "DYNO" in os.environ and "CI" not in os.environ:  # Heroku, not Heroku CI
-        return "*"  # its router passes on only requests for the app's own domains
-    if "RENDER" in os.environ:
-        return env("RENDER_EXTERNAL_HOSTNAME", "")
-    if "RAILWAY_ENVIRONMENT" in os.environ:  # a service may have a private name only
-        return f"{env('RAILWAY_PUBLIC_DOMAIN', '')},{env('RAILWAY_PRIVATE_DOMAIN', '')}"
-    if "FLY_APP_NAME" in os.environ:
-        return env("FLY_APP_NAME") + ".fly.dev"
-    return None
+# The platform running this file, known by a variable it sets, and the host names its
+# router sends here, as the platform announces them.
+env = os.environ
+if "DYNO" in env and "CI" not in env:
+    # Heroku, not Heroku CI. Its router passes on only the app's own domains.
+    platform_name, platform_hosts = "Heroku", ["*"]
+elif "RENDER" in env:
+    platform_name, platform_hosts = "Render", [env.get("RENDER_EXTERNAL_HOSTNAME")]
+elif "RAILWAY_ENVIRONMENT" in env:
+    # A Railway service may have a private domain only.
+    railway = [env.get("RAILWAY_PUBLIC_DOMAIN"), env.get("RAILWAY_PRIVATE_DOMAIN")]
+    platform_name, platform_hosts = "Railway", railway
+elif "FLY_APP_NAME" in env:
+    platform_name, platform_hosts = "Fly.io", [f"{env['FLY_APP_NAME']}.fly.dev"]
+else:
+    platform_name, platform_hosts = None, []
+platform_hosts = [host for host in platform_hosts if host]
 
-
-platform = platform_hosts()
-production = platform is not None or "PORT" in os.environ
-
-# SECURITY WARNING: don't run with debug turned on in production! On by default, for
-# development; off on a platform or where PORT is set (gunicorn then listens on all).
-DEBUG = env_flag("DEBUG", "off" if production else "on")
-
-# SECURITY WARNING: keep the secret key used in production secret!
-# It signs sessions and django.core.signing values: every process must share it.
-SECRET_KEY = (
-    os.environ.get("SECRET_KEY", "").strip()
-    or "django-insecure-%kku$3z*g%4wue6*s1j(a298pfw&npf_u)^hr&2g5h$*33w4@l"
+# `python hello.py COMMAND` develops. Imported by gunicorn or any other server, or run
+# on a platform, the file is in production.
+script = getattr(sys.modules["__main__"], "__file__", None) or ""
+developing = (
+    os.path.realpath(script) == os.path.realpath(__file__) and not platform_name
 )
 
-# The Host headers this site answers; anything else gets a 400. SECURITY WARNING: "*"
+# SECURITY WARNING: don't run with debug turned on in production!
+# https://docs.djangoproject.com/en/stable/ref/settings/#debug
+DEBUG = env_flag("DEBUG", "on" if developing else "off")
+
+# SECURITY WARNING: keep the secret key used in production secret! It signs sessions
+# and django.core.signing values, so every process must have the same one.
+SECRET_KEY = env.get("SECRET_KEY", "").strip()
+if DEBUG and not SECRET_KEY:
+    # For development only: a key published here signs nothing anyone should trust.
+    SECRET_KEY = "django-insecure-%kku$3z*g%4wue6*s1j(a298pfw&npf_u)^hr&2g5h$*33w4@l"
+# With DEBUG off, a key Django's check W009 calls weak stops start-up. It is described,
+# never printed.
+if not DEBUG and (
+    len(SECRET_KEY) < security.SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < security.SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(security.SECRET_KEY_INSECURE_PREFIX)
+):
+    refuse(
+        "SECRET_KEY",
+        f"<{len(SECRET_KEY)} characters, {len(set(SECRET_KEY))} distinct>",
+        "with DEBUG off (its default under gunicorn and on a platform) set a random "
+        f"one of {security.SECRET_KEY_MIN_LENGTH} characters or more, "
+        f"{security.SECRET_KEY_MIN_UNIQUE_CHARACTERS} distinct, not starting "
+        f"{security.SECRET_KEY_INSECURE_PREFIX}, made by: "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))"',
+    )
+
+# The Host headers this site answers; any other gets a 400. SECURITY WARNING: "*"
 # lets any Host through. https://docs.djangoproject.com/en/stable/ref/settings/#allowed-hosts
-hosts = os.environ.get("ALLOWED_HOSTS", f"localhost,127.0.0.1,[::1],{platform or ''}")
+hosts = env.get(
+    "ALLOWED_HOSTS", ",".join(["localhost", "127.0.0.1", "[::1]", *platform_hosts])
+)
 ALLOWED_HOSTS = [host.strip() for host in hosts.split(",") if host.strip()]
+# An entry Django's own Host parser would never give back (a port, a scheme, a final
+# dot, a character outside ASCII) matches no request: every request would get a 400.
+if not ALLOWED_HOSTS or not all(
+    host == "*" or split_domain_port(host) == (host.lower(), "")
+    for host in ALLOWED_HOSTS
+):
+    refuse(
+        "ALLOWED_HOSTS",
+        repr(hosts),
+        "use ASCII host names (punycode for international ones), .domain wildcards, "
+        "IP addresses or [IPv6], comma-separated, without scheme, port or final dot",
+    )
+if platform_name and not platform_hosts and "ALLOWED_HOSTS" not in env:
+    refuse(
+        "ALLOWED_HOSTS", "<unset>", f"set it: {platform_name} announces no host name"
+    )
 
 ROOT_URLCONF = __name__
 
-# The header-setting ones first, so that every response, errors included, carries them.
+# Each one wraps those below it: the header-setting ones come first, so that every
+# response, redirects and errors included, carries their headers.
+# https://docs.djangoproject.com/en/stable/topics/http/middleware/
 MIDDLEWARE = [
-    f"{__name__}.security_headers",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware"
+    if django.VERSION >= (6,)
+    else f"{__name__}.content_security_policy",
+    f"{__name__}.permissions_policy",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    f"{__name__}.health_check_and_body_limit",
+    f"{__name__}.limit_request_body",
+    f"{__name__}.health_check",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
 ]
@@ -95,19 +153,21 @@ SECURE_CSP = {
 }
 
 # Behind a proxy that terminates TLS (a platform's router, nginx): trust its
-# X-Forwarded-Proto, redirect plain HTTP, send HSTS (a year; "preload" is the domain
-# owner's call) and keep cookies off plain HTTP. SECURITY WARNING: only behind one.
-if env_flag("HTTPS_ONLY", "on" if platform is not None else "off"):
+# X-Forwarded-Proto, redirect plain HTTP, send HSTS for a year and keep cookies off
+# plain HTTP. SECURITY WARNING: only behind such a proxy, which sets that header.
+if env_flag("HTTPS_ONLY", "on" if platform_name else "off"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^up$"]  # health probes come over plain HTTP
+    # Platforms probe the health check over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^up$"]
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # W021 asks for HSTS preload, which only the domain's owner should ask for.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
-# Warnings and errors to stderr, a line each, even with DEBUG off; a client's mistake
-# (a 4xx) only with DEBUG on, since a platform's router logs each request's status.
+# Warnings and errors go to stderr, one line each (a traceback after a 500), with
+# DEBUG off too. https://docs.djangoproject.com/en/stable/topics/logging/
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -118,17 +178,20 @@ LOGGING = {
     "root": {"handlers": ["stderr"]},
     "loggers": {
         "django": {"handlers": ["stderr"], "propagate": False},
+        # A platform's router logs every request with its status, and scanners send
+        # odd paths and Hosts by the thousand: in production, a 4xx costs no line,
+        # except a CSRF failure (django.security.csrf), which says why.
         "django.request": {"level": "WARNING" if DEBUG else "ERROR"},
-        "django.security": {"level": "CRITICAL"},  # a refused Host, with its traceback
+        "django.security.DisallowedHost": {"level": "ERROR" if DEBUG else "CRITICAL"},
     },
 }
 
 # README.md: Grow it. A recipe's settings go here, below every setting they extend.
 
-# The UPPER_CASE names above are the settings; once only, as `import hello` reruns this.
-if not settings.configured:
-    settings.configure(**{k: v for k, v in globals().items() if k.isupper()})
-    django.setup(set_prefix=False)  # now, so that the admin's URLs can be imported
+# The UPPER_CASE names above are the settings. Django is set up here, so that what
+# follows can import models and the admin's URLs.
+settings.configure(**{k: v for k, v in globals().items() if k.isupper()})
+django.setup(set_prefix=False)
 
 
 def index(request):
@@ -139,60 +202,67 @@ urlpatterns = [path("", index)]
 
 # README.md: Grow it. A recipe's views and URLs go here.
 
-# What cannot work stops start-up, every command and gunicorn alike, with one line.
-key, weak = os.environ.get("SECRET_KEY", "").strip(), "django-insecure-"
-if not DEBUG and (len(key) < 50 or len(set(key)) < 5 or key.startswith(weak)):
-    refuse(
-        "SECRET_KEY",
-        f"<{len(key)} characters, {len(set(key))} distinct>",  # never the key itself
-        "with DEBUG off (its default on a platform or where PORT is set) set a long "
-        "random one (50 characters or more, 5 distinct, no django-insecure- prefix), "
-        "made by: python -c 'import secrets; print(secrets.token_urlsafe(50))'",
-    )
-syntax = r"\*|\.?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[a-f0-9]*:[a-f0-9.:]+\]"
-valid = [re.fullmatch(syntax, host, re.IGNORECASE | re.ASCII) for host in ALLOWED_HOSTS]
-if not valid or not all(valid):
-    refuse(
-        "ALLOWED_HOSTS",
-        repr(hosts),
-        "use ASCII host names (punycode for international ones), .domain wildcards, "
-        "IP addresses or [IPv6], comma-separated, without scheme, port or final dot",
-    )
-if platform in ("", ",") and "ALLOWED_HOSTS" not in os.environ:
-    refuse("ALLOWED_HOSTS", "<unset>", "set it: this platform announces no host name")
-
 
 # The machinery every response passes through, in the order MIDDLEWARE lists it.
-def security_headers(get_response):
-    """Content-Security-Policy, as SECURE_CSP says, and Permissions-Policy."""
-    policy = "; ".join(f"{k} {' '.join(v)}" for k, v in SECURE_CSP.items())
-    permissions = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+def content_security_policy(get_response):
+    """On Django 5.2, SECURE_CSP and SECURE_CSP_REPORT_ONLY as Django 6's middleware
+    sends them (lists of sources; no nonces or decorators). Goes with Django 5.2."""
 
     def middleware(request):
         response = get_response(request)
-        response.headers.setdefault("Permissions-Policy", permissions)
-        if not (DEBUG and response.status_code >= 400):  # debug pages: inline code
-            response.headers.setdefault("Content-Security-Policy", policy)
+        # Django's debug pages run inline code; Django 6 exempts them too.
+        if settings.DEBUG and response.status_code >= 400:
+            return response
+        for header, name in [
+            ("Content-Security-Policy", "SECURE_CSP"),
+            ("Content-Security-Policy-Report-Only", "SECURE_CSP_REPORT_ONLY"),
+        ]:
+            policy = getattr(settings, name, {})
+            if policy and header not in response:
+                response[header] = "; ".join(
+                    f"{k} {' '.join(v)}" for k, v in policy.items()
+                )
         return response
 
     return middleware
 
 
-def health_check_and_body_limit(get_response):
-    """Before Host validation: GET /up answers a platform's probe whatever its Host (200,
-    or 503 while a configured database does not answer); a body past the size limit
-    gets a 413, unread (Django caps form fields, not the files it spools to disk)."""
-    from django.db import DatabaseError, connection
-    from django.utils.log import log_response
+def permissions_policy(get_response):
+    """Permissions-Policy: no camera, microphone, location, payment or USB here."""
+    policy = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
+    def middleware(request):
+        response = get_response(request)
+        response.headers.setdefault("Permissions-Policy", policy)
+        return response
+
+    return middleware
+
+
+def limit_request_body(get_response):
+    """A body over REQUEST_BODY_MAX_SIZE (5 MiB unless set) gets a 413, unread: Django
+    caps form fields, not the uploaded files it writes to disk."""
     limit = getattr(settings, "REQUEST_BODY_MAX_SIZE", 5 * 1024 * 1024)
-    # Not bool(DATABASES): Django fills an empty one with its dummy backend once asked.
-    database = connection.settings_dict["ENGINE"] != "django.db.backends.dummy"
 
     def middleware(request):
         length = request.META.get("CONTENT_LENGTH", "")
         if length.isdecimal() and int(length) > limit:
             return HttpResponse("Request body too large\n", status=413)
+        return get_response(request)
+
+    return middleware
+
+
+def health_check(get_response):
+    """GET /up, before Host validation, since platforms probe by IP address: 200, or
+    503 and one line logged while a configured database does not answer."""
+    from django.db import DatabaseError, connection
+    from django.utils.log import log_response
+
+    # Not bool(DATABASES): Django fills an empty one with its dummy backend.
+    database = connection.settings_dict["ENGINE"] != "django.db.backends.dummy"
+
+    def middleware(request):
         if request.path_info != "/up" or request.method not in ("GET", "HEAD"):
             return get_response(request)
         response = HttpResponse("up\n", content_type="text/plain")
@@ -202,7 +272,8 @@ def health_check_and_body_limit(get_response):
                     cursor.execute("SELECT 1")
         except DatabaseError as error:
             response = HttpResponse("database unreachable\n", status=503)
-            reason = " ".join(str(error).split())  # psycopg's run over several lines
+            # One line: psycopg's messages run over several.
+            reason = " ".join(str(error).split())
             log_response("/up: %s", reason, response=response, request=request)
         response["Cache-Control"] = "no-store"
         return response
@@ -210,16 +281,4 @@ def health_check_and_body_limit(get_response):
     return middleware
 
 
-if not settings.DATABASES:  # no queries to forget, no connections to close: skip it
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections, reset_queries
-
-    request_started.disconnect(reset_queries)
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-
 application = get_wsgi_application()
-gc.freeze()  # what import made lives on: so --preload's forked workers share, not copy
-
-if __name__ == "__main__":
-    execute_from_command_line(sys.argv)

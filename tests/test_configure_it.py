@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import django
 import pytest
 from support.net import free_port
 from support.project import (
@@ -20,6 +21,12 @@ from support.project import (
 )
 from support.servers import Server
 
+# Django 6 sends the policy itself; on 5.2, hello.py's few lines do.
+CSP_MIDDLEWARE = (
+    "django.middleware.csp.ContentSecurityPolicyMiddleware"
+    if django.VERSION >= (6,)
+    else "hello.content_security_policy"
+)
 ON = ["on", "true", "1", "yes", "ON", "True", "YES", " yes "]
 OFF = ["off", "false", "0", "no", "OFF", "False", "No", "off\n"]
 FLAG_ACCEPTS = "use on/off, true/false, 1/0 or yes/no"
@@ -33,14 +40,16 @@ def test_defaults_are_the_books_development_settings():
     settings = settings_of()
     assert settings["DEBUG"] is True
     assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
-    assert settings["ROOT_URLCONF"] == "__main__"
+    assert settings["ROOT_URLCONF"] == "hello"
     assert settings["SECURE_SSL_REDIRECT"] is False
     assert settings["SECURE_PROXY_SSL_HEADER"] is None
     assert settings["MIDDLEWARE"] == [
-        "__main__.security_headers",
+        CSP_MIDDLEWARE,
+        "hello.permissions_policy",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "django.middleware.security.SecurityMiddleware",
-        "__main__.health_check_and_body_limit",
+        "hello.limit_request_body",
+        "hello.health_check",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
     ]
@@ -95,9 +104,30 @@ def test_allowed_hosts_is_a_comma_separated_list_trimmed_of_blanks(value, hosts)
     assert settings_of(ALLOWED_HOSTS=value)["ALLOWED_HOSTS"] == hosts
 
 
-def test_port_set_by_a_platform_turns_debug_off_unless_debug_says_otherwise():
-    assert settings_of(PORT="5000", SECRET_KEY=STRONG_KEY)["DEBUG"] is False
-    assert settings_of(PORT="5000", DEBUG="on")["DEBUG"] is True
+def test_port_alone_changes_nothing_python_hello_py_develops():
+    # honcho sets PORT for `python hello.py runserver` too: how the file runs decides.
+    assert settings_of(PORT="5000")["DEBUG"] is True
+
+
+def test_imported_rather_than_run_hello_py_is_in_production():
+    # gunicorn, any other WSGI server, or a program: anything but `python hello.py`.
+    code = "import hello; from django.conf import settings; print(settings.DEBUG)"
+    argv = [sys.executable, "-c", code]
+    done = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=environment(**PRODUCTION),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stdout.split() == ["False"], done.stderr
+    done = subprocess.run(
+        argv, cwd=ROOT, env=environment(), capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 4 and done.stderr.startswith(
+        "hello.py: SECRET_KEY=<0 characters, 0 distinct> is refused;"
+    )
 
 
 def test_secret_key_is_stripped_of_surrounding_blanks_as_other_variables_are():
@@ -131,9 +161,8 @@ DEVELOPMENT_KEY = re.search(
     r'"(django-insecure-[^"]+)"', (ROOT / "hello.py").read_text()
 )[1]
 KEY_ACCEPTS = (
-    "with DEBUG off (its default on a platform or where PORT is set) set a long "
-    "random one (50 characters or more, 5 distinct, no django-insecure- prefix), "
-    "made by: "
+    "with DEBUG off (its default under gunicorn and on a platform) set a random one "
+    "of 50 characters or more, 5 distinct, not starting django-insecure-, made by: "
 )
 HOSTS_ACCEPT = "use ASCII host names (punycode for international ones)"
 
@@ -143,7 +172,9 @@ def flag(name, value):
 
 
 def hosts(value):
-    return {"ALLOWED_HOSTS": value}, "ALLOWED_HOSTS", repr(value), HOSTS_ACCEPT
+    # With a key, so that gunicorn, which is production, gets as far as the hosts.
+    config = {"ALLOWED_HOSTS": value, "SECRET_KEY": STRONG_KEY}
+    return config, "ALLOWED_HOSTS", repr(value), HOSTS_ACCEPT
 
 
 def production_key(key, **config):
@@ -165,7 +196,7 @@ REFUSED = [
     flag("HTTPS_ONLY", "https"),
     flag("HTTPS_ONLY", "2"),
     ({"DEBUG": "off"}, "SECRET_KEY", "<0 characters, 0 distinct>", KEY_ACCEPTS),
-    ({"PORT": "5000"}, "SECRET_KEY", "<0 characters, 0 distinct>", KEY_ACCEPTS),
+    ({"DYNO": "web.1"}, "SECRET_KEY", "<0 characters, 0 distinct>", KEY_ACCEPTS),
     production_key(""),
     # What Django's own check (W009) calls weak: short, few distinct characters, or
     # marked insecure, the development key published in hello.py among them.
@@ -207,7 +238,8 @@ def test_a_refused_value_stops_any_command_with_one_line_naming_it(
 def test_missing_secret_key_in_production_says_how_to_make_one():
     line = run_hello("check", DEBUG="off").stderr.strip()
     command = line.split("made by: ")[1]
-    assert command == "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    # Double quotes outside, single inside: as typed in sh, cmd.exe and PowerShell.
+    assert command == 'python -c "import secrets; print(secrets.token_urlsafe(50))"'
     made = subprocess.run(
         ["sh", "-c", command.replace("python", sys.executable, 1)],
         capture_output=True,

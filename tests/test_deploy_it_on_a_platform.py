@@ -165,15 +165,18 @@ def test_a_railway_service_with_only_a_private_domain_serves_it():
 
 
 @pytest.mark.parametrize(
-    "variables",
-    [{"RAILWAY_ENVIRONMENT": "production"}, {"RENDER": "true"}],
+    "variables, name",
+    [
+        ({"RAILWAY_ENVIRONMENT": "production"}, "Railway"),
+        ({"RENDER": "true"}, "Render"),
+    ],
     ids=["railway", "render"],
 )
 def test_a_platform_that_announces_no_host_refuses_to_start_until_one_is_set(
-    variables,
+    variables, name
 ):
     done = run_hello("check", SECRET_KEY=STRONG_KEY, **variables)
-    refusal = "hello.py: ALLOWED_HOSTS=<unset> is refused; set it: this platform announces no host name\n"
+    refusal = f"hello.py: ALLOWED_HOSTS=<unset> is refused; set it: {name} announces no host name\n"
     assert (done.returncode, done.stdout, done.stderr) == (4, "", refusal)
     done = run_hello(
         "check", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com", **variables

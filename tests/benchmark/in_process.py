@@ -4,6 +4,7 @@ the request path alone, in microseconds per request.
     pip install -r tests/benchmark/requirements.txt
     python tests/benchmark/in_process.py [--rounds 5] [--requests 20000]
     python tests/benchmark/in_process.py --profile hello.py   # cProfile of hello.py's path
+    python tests/benchmark/in_process.py --before DIR   # and DIR's hello.py, e.g. a worktree
 
 Each app runs in a process of its own, configured as run.py configures it, answering
 `GET /` for Host localhost behind an HTTPS proxy (X-Forwarded-Proto: https). Rounds
@@ -94,6 +95,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--profile", metavar="APP", help="print a cProfile of APP")
+    parser.add_argument(
+        "--before", metavar="DIR", help="also hello.py in DIR: another commit's"
+    )
     args = parser.parse_args()
     app_set = {
         name: app
@@ -103,13 +107,19 @@ def main():
     # What answering health probes at /up, and the body limit, cost every request.
     without_up = Path(tempfile.mkdtemp(prefix="without-up-"))
     hello = (ROOT / "hello.py").read_text()
-    line = '    f"{__name__}.health_check_and_body_limit",\n'
-    assert hello.count(line) == 1
-    (without_up / "hello.py").write_text(hello.replace(line, ""))
+    for line in (
+        '    f"{__name__}.limit_request_body",\n',
+        '    f"{__name__}.health_check",\n',
+    ):
+        assert hello.count(line) == 1
+        hello = hello.replace(line, "")
+    (without_up / "hello.py").write_text(hello)
     app_set["hello.py without /up and the body limit"] = (
         without_up,
         *app_set["hello.py"][1:],
     )
+    if args.before:
+        app_set["hello.py before"] = (Path(args.before), *app_set["hello.py"][1:])
     if args.profile:
         print(run_child(app_set[args.profile], args.requests, profile=True))
         return
