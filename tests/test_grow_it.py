@@ -272,9 +272,39 @@ def database():
 @pytest.fixture(scope="module")
 def project_on_postgresql(tmp_path_factory, database):
     """The grown copy with a view that waits between two queries, on PostgreSQL."""
-    directory = grown_copy(tmp_path_factory.mktemp("postgres"), code=VIEW_THAT_WAITS)
+    code = VIEW_THAT_WAITS + BACKEND_VIEW
+    directory = grown_copy(tmp_path_factory.mktemp("postgres"), code=code)
     release(directory, DATABASE_URL=database.url)
     return directory
+
+
+# The PostgreSQL process serving this request's connection.
+BACKEND_VIEW = """
+
+def backend(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return HttpResponse(str(cursor.fetchone()[0]))
+
+
+urlpatterns += [path("backend", backend)]
+"""
+
+
+def test_each_thread_keeps_its_connection_between_requests(
+    project_on_postgresql, database
+):
+    # conn_max_age=600: one connection a thread, kept; 0 would open one a request.
+    port, threads = free_port(), 5
+    config = {**GROWN, "DATABASE_URL": database.url}
+    with gunicorn_procfile_options(port, cwd=project_on_postgresql, **config):
+        proto = {"X-Forwarded-Proto": "https"}
+        backends = [
+            request(port, "/backend", host="localhost", headers=proto)[2]
+            for _ in range(40)
+        ]
+    print(f"\nfigures: 40 requests, one worker: {len(set(backends))} connections")
+    assert 1 <= len(set(backends)) <= threads, backends
 
 
 def visit_all(port, count, at_once=30):
@@ -348,8 +378,13 @@ def test_up_follows_postgresql_down_and_back_up(
         assert request(port, "/up", **probe)[::2] == (200, "up\n")
         database.pg_ctl("stop", "-m", "fast")
         try:
+            before = server.output()
             assert request(port, "/up", **probe)[::2] == (503, "database unreachable\n")
-            assert "ERROR django.request: /up: " in server.output()
+            logged = server.output().removeprefix(before).splitlines()
+            # psycopg's reasons run over two lines; the log gives each one.
+            assert len(logged) == 1 and " ERROR django.request: /up: " in logged[0]
+            if checked:  # a new connection refused, with psycopg's second line
+                assert "Is the server running" in logged[0], logged
         finally:
             database.pg_ctl("start")
         # Checked, the next probe finds PostgreSQL back. Unchecked, a thread's stale
@@ -403,9 +438,7 @@ def pasted_right_after_what_they_extend(directory):
     text = (ROOT / "hello.py").read_text()
     lines = text.splitlines(keepends=True)
     configure = next(
-        n
-        for n, line in enumerate(lines)
-        if line.startswith("if not settings.configured")
+        n for n, line in enumerate(lines) if line.startswith("settings.configure(")
     )
     defined = {}  # name -> the line its definition ends on, above settings.configure
     for statement in ast.parse(text).body:
