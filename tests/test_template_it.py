@@ -17,7 +17,7 @@ from support.project import (
     run_hello,
 )
 from support.servers import Server, honcho_procfile, uv_runserver_answer
-from write_template import BOOK, DEVELOPMENT_KEY, HEAD, readme_sections
+from write_template import BOOK, DEVELOPMENT_KEY, HEAD, VERSION, readme_sections
 
 README_COMMAND = re.search(
     r"`(django-admin startproject mysite [^`]*)`", (ROOT / "README.md").read_text()
@@ -83,7 +83,13 @@ def test_the_new_project_is_its_users_own_and_its_readme_has_what_it_points_to(m
         (mysite / "mysite.py").read_text(),
         (mysite / "README.md").read_text(),
     )
-    for trace in ("Lightweight Django", "the book", "hello", "tests/"):
+    # One line says which template made it, and where the evidence for its README is.
+    made_by = re.search(
+        r"(?m)^Made by `django-admin startproject` from the hello .*\n.*\n.*\n", readme
+    )[0]
+    assert f"version {VERSION}:" in made_by and "tests/README.md" in made_by
+    readme = readme.replace(made_by, "")
+    for trace in ("Lightweight Django", "the book", "hello", "tests/", "A+"):
         assert trace not in code and trace not in readme, trace
     headings = set(re.findall(r"(?m)^## (.+)$", readme))
     for section in re.findall(r"README\.md: ([A-Z][a-z]+(?: [a-z]+)?)", code):
@@ -281,7 +287,7 @@ def test_the_new_project_runs_from_its_own_file_with_uv(mysite):
 def test_the_new_project_tests_itself_with_djangos_own_runner(mysite):
     done = run_project(mysite, "test")
     assert done.returncode == 0, done.stderr
-    assert "Ran 4 tests" in done.stderr and done.stderr.rstrip().endswith("OK")
+    assert "Ran 6 tests" in done.stderr and done.stderr.rstrip().endswith("OK")
 
 
 def test_the_new_projects_tests_fail_when_its_page_breaks(mysite, tmp_path):

@@ -19,12 +19,18 @@ TEMPLATE = ROOT / "project_name"
 DEVELOPMENT_KEY = re.compile(r'"django-insecure-[^"]+"')
 BOOK = re.compile(r'^Chapter 1 of "Lightweight Django".*\n', re.MULTILINE)
 SECTIONS = ("Configuration", "Deploy", "Grow it", "More than one instance")
+# Which template made a project: said in its README. Raise it with every change to
+# the template that a project's owner may want to take into their own.
+VERSION = "2026.12.0"
 HEAD = """\
 # {{ project_name }}
 
 A Django project in one file, `{{ project_name }}.py`: settings read from the
 environment, one view, its URL, a WSGI `application` for gunicorn, and Django's
 management commands when you run it.
+Made by `django-admin startproject` from the hello template, version VERSION: the
+tests and measurements behind what this README says live in that template's
+repository (its tests/README.md and tests/benchmark/README.md).
 
 ## Run it
 
@@ -32,9 +38,17 @@ management commands when you run it.
 python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt && python {{ project_name }}.py runserver
 ```
 
-Open <http://127.0.0.1:8000/>. Or, with uv, from the file alone: `uv run
-{{ project_name }}.py runserver`. Then: set `SECRET_KEY` and deploy it (Deploy), or
-grow it into templates, static files, a database and the admin (Grow it).
+On Windows, in PowerShell:
+
+```powershell
+py -m venv .venv; .venv\\Scripts\\python -m pip install -r requirements.txt; .venv\\Scripts\\python {{ project_name }}.py runserver
+```
+
+Open <http://127.0.0.1:8000/>. Run as `python {{ project_name }}.py`, it develops
+(`DEBUG` on); served by `gunicorn {{ project_name }}`, it is in production and
+wants `SECRET_KEY` (Configuration). With uv, from the file alone: `uv run
+{{ project_name }}.py runserver`. Then deploy it (Deploy), or grow it into templates,
+static files, a database and the admin (Grow it).
 
 ## Test it
 
@@ -42,12 +56,14 @@ grow it into templates, static files, a database and the admin (Grow it).
 python {{ project_name }}.py test
 ```
 
-Django's test runner runs `tests.py`: the page, the health check, a security header
-and a refused configuration. Add a test there for each page and setting you add, as
-the project grows; once it has a database, `django.test.TestCase` gives each test a
-fresh one ([Django's testing docs](https://docs.djangoproject.com/en/stable/topics/testing/)).
+Django's test runner runs `tests.py`, written as Django's own tests are: the test
+client for pages, `override_settings` for a setting a test changes, and a process of
+its own only for what happens as the file is imported (a refused value). Add a test
+there for each page and setting you add; once the project has a database,
+`django.test.TestCase` gives each test a fresh one
+([Django's testing docs](https://docs.djangoproject.com/en/stable/topics/testing/)).
 
-"""
+""".replace("version VERSION", f"version {VERSION}")
 
 
 def as_template(text):
