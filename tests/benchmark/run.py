@@ -298,6 +298,11 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--only", help="comma-separated app names")
     parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help='also "hello.py before": the hello.py in DIR, e.g. a worktree of a commit',
+    )
+    parser.add_argument(
         "--svg", metavar="PREFIX", help="also draw each table as PREFIX-N.svg"
     )
     parser.add_argument(
@@ -315,8 +320,11 @@ def main():
         startproject(baseline_dir)
         extended_copy(Path(waiting_dir), settings=DATABASE, code=VIEW_THAT_WAITS)
         app_set = apps(baseline_dir, waiting_dir, grown_dir, grown(grown_dir))
+        if args.before:
+            app_set["hello.py before"] = (Path(args.before), *app_set["hello.py"][1:])
         if args.only:
             keep = {"bare WSGI", "Flask", "Flask hardened", *args.only.split(",")}
+            keep |= {"hello.py before"} if args.before else set()
             app_set = {name: app for name, app in app_set.items() if name in keep}
         print(f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}", end="; ")
         import django
