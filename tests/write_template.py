@@ -4,8 +4,8 @@ hello.py, requirements.txt, Procfile and .python-version are the source; the tem
 is the same files with `hello` as {{ project_name }}, the development key as
 {{ secret_key }} (which Django makes with its django-insecure- prefix), and the book's
 line left out of the docstring: the generated project is its user's own. Its README
-is HEAD below followed by this README's Configuration, Deploy, Grow it and More than
-one instance sections, less the lines about this repository's tests.
+is HEAD below followed by this README's Configuration, Deploy, Grow it, More than
+one instance and On Windows sections, less the lines about this repository's tests.
 After editing any of them, run `python tests/write_template.py`; test_template_it.py
 fails until the two sides agree. project_name/.gitignore and the generated project's
 own tests, project_name/tests.py-tpl, are written by hand.
@@ -18,7 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "project_name"
 DEVELOPMENT_KEY = re.compile(r'"django-insecure-[^"]+"')
 BOOK = re.compile(r'^Chapter 1 of "Lightweight Django".*\n', re.MULTILINE)
-SECTIONS = ("Configuration", "Deploy", "Grow it", "More than one instance")
+SECTIONS = (
+    "Configuration",
+    "Deploy",
+    "Grow it",
+    "More than one instance",
+    "On Windows",
+)
 # Which template made a project: said in its README. Raise it with every change to
 # the template that a project's owner may want to take into their own.
 VERSION = "2026.12.0"
