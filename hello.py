@@ -24,7 +24,8 @@ from django.urls import path
 # Run as `python hello.py COMMAND`, the file imports itself as the module `hello`, the
 # name gunicorn imports, and runs the command: one module, whichever way it starts.
 if __name__ == "__main__":
-    import hello  # noqa: F401  (reads the settings and configures Django)
+    # Importing it reads the settings and configures Django.
+    import hello  # noqa: F401
 
     execute_from_command_line(sys.argv)
     sys.exit()
