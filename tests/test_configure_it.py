@@ -238,7 +238,7 @@ def test_a_refused_value_stops_any_command_with_one_line_naming_it(
 def test_missing_secret_key_in_production_says_how_to_make_one():
     line = run_hello("check", DEBUG="off").stderr.strip()
     command = line.split("made by: ")[1]
-    # Double quotes outside, single inside: as typed in sh, cmd.exe and PowerShell.
+    # Double quotes outside: cmd.exe does not take single quotes as sh does.
     assert command == 'python -c "import secrets; print(secrets.token_urlsafe(50))"'
     made = subprocess.run(
         ["sh", "-c", command.replace("python", sys.executable, 1)],
