@@ -194,6 +194,8 @@ LOGGING = {
 settings.configure(**{k: v for k, v in globals().items() if k.isupper()})
 django.setup(set_prefix=False)
 
+# README.md: Grow it. A recipe's models, forms and admin registrations go here.
+
 
 def index(request):
     return HttpResponse("Hello World")

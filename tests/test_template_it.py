@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from support.extend import grown_copy, moved_out_of_one_file
 from support.net import free_port
 from support.project import (
     BIN,
@@ -302,3 +303,42 @@ def test_the_new_projects_tests_fail_when_its_page_breaks(mysite, tmp_path):
 def test_the_new_project_ignores_what_its_recipes_make(mysite):
     ignored = (mysite / ".gitignore").read_text().split()
     assert {"db.sqlite3", "staticfiles/", ".venv/", "__pycache__/"} <= set(ignored)
+
+
+# What the label names in the new project's database, read through its own ORM.
+LABELLED = """
+import json
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.migrations.recorder import MigrationRecorder
+from mysite import Sprint, Task
+
+print(json.dumps([
+    list(ContentType.objects.filter(app_label="mysite").values_list("id", "model")),
+    list(Permission.objects.filter(content_type__app_label="mysite").values_list("id", "codename")),
+    list(MigrationRecorder.Migration.objects.filter(app="mysite").values_list("id", "name")),
+    list(Task.objects.values_list("name", "sprint__name", "sprint__end")),
+], default=str))
+"""
+
+
+def test_the_new_project_grows_models_and_moves_them_out_keeping_every_row(
+    mysite, tmp_path
+):
+    project = grown_copy(shutil.copytree(mysite, tmp_path / "mysite"), name="mysite")
+    assert run_project(project, "migrate").returncode == 0
+    rows = (
+        "from mysite import Sprint, Task; Task.objects.create(name='Plan', "
+        "sprint=Sprint.objects.create(name='One', end='2031-01-09'))"
+    )
+    assert run_project(project, "shell", "-c", rows).returncode == 0
+    before = run_project(project, "shell", "-c", LABELLED).stdout.splitlines()[-1]
+    assert '"Plan", "One", "2031-01-09"' in before and "add_sprint" in before
+    app = moved_out_of_one_file(project, name="mysite")
+    assert 'label = "mysite"' in (project / app / "apps.py").read_text()
+    planned = run_project(project, "migrate", "--plan")
+    assert "No planned migration operations." in planned.stdout, planned.stderr
+    after = run_project(project, "shell", "-c", LABELLED).stdout.splitlines()[-1]
+    assert after == before
+    tested = run_project(project, "test")
+    assert tested.returncode == 0 and "Ran 9 tests" in tested.stderr, tested.stderr

@@ -5,7 +5,8 @@ is the same files with `hello` as {{ project_name }}, the development key as
 {{ secret_key }} (which Django makes with its django-insecure- prefix), and the book's
 line left out of the docstring: the generated project is its user's own. Its README
 is HEAD below followed by this README's Configuration, Deploy, Grow it, More than
-one instance and On Windows sections, less the lines about this repository's tests.
+one instance, Out of one file and On Windows sections, less the lines about this
+repository's tests.
 After editing any of them, run `python tests/write_template.py`; test_template_it.py
 fails until the two sides agree. project_name/.gitignore and the generated project's
 own tests, project_name/tests.py-tpl, are written by hand.
@@ -23,6 +24,7 @@ SECTIONS = (
     "Deploy",
     "Grow it",
     "More than one instance",
+    "Out of one file",
     "On Windows",
 )
 # Which template made a project: said in its README. Raise it with every change to
@@ -85,7 +87,7 @@ def readme_sections():
     text = re.sub(r"\[([^]]+)\]\(tests/[^)]*\)", r"\1", text)  # links, as their words
     text = "".join(line for line in text.splitlines(True) if "tests/" not in line)
     # Django's own template tags in the recipes stay as they are in the new project.
-    text = re.sub(r"(\{%|%\}|\{\{|\}\})", lambda m: TAGS[m[1]], text)
+    text = re.sub(r"(\{%|%\}|\{\{|\}\}|\{#|#\})", lambda m: TAGS[m[1]], text)
     return re.sub(r"\bhello\b", "{{ project_name }}", text)
 
 
@@ -94,6 +96,8 @@ TAGS = {
     "%}": "{% templatetag closeblock %}",
     "{{": "{% templatetag openvariable %}",
     "}}": "{% templatetag closevariable %}",
+    "{#": "{% templatetag opencomment %}",
+    "#}": "{% templatetag closecomment %}",
 }
 
 

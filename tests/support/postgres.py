@@ -62,10 +62,11 @@ class PostgreSQL:
         pidfile = self.directory / "data" / "postmaster.pid"
         return int(pidfile.read_text().split()[0]) if pidfile.exists() else None
 
-    def query(self, sql):
-        """`sql` through psql over the socket; its output, unaligned."""
+    def query(self, sql, database="postgres"):
+        """`sql` through psql over the socket, in `database`; its output, unaligned."""
         psql = str(self.bin / "psql")
         argv = [psql, "-h", str(self.directory), "-p", str(self.port), "-U", "postgres"]
+        argv += ["-d", database]
         return self.as_postgres(*argv, "-At", "-c", sql).strip()
 
     def client_connections(self):
