@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from support.extend import ADMIN, ADMIN_PASSWORD, CREATE_ADMIN, grown_copy
@@ -47,7 +48,14 @@ def write(request):
     return HttpResponse("written")
 
 
-urlpatterns += [path("cached", cached), path("write", write)]
+@csrf_exempt
+def tasks(request):
+    if request.method == "POST":
+        Task.objects.create(name=request.POST["name"])
+    return HttpResponse(f"{len(Task.objects.order_by('-id')[:20])} tasks")
+
+
+urlpatterns += [path("cached", cached), path("write", write), path("tasks", tasks)]
 """
 
 
@@ -108,6 +116,59 @@ class Cluster:
         else:
             self.router.process.send_signal(signal.SIGHUP)
             time.sleep(1)  # the new workers are up; the old finish what they hold
+
+    def roll(self, suffix):
+        """A rolling deploy: each instance in turn replaced by a new one from the image,
+        routed to before the old one is stopped as a platform stops it. Their exits."""
+        exits = []
+        for old in list(self.instances):
+            new = f"{old.split('-')[0]}-{suffix}"
+            self.start(new)
+            self.route(*(name for name in self.instances if name != old))
+            server, _ = self.instances.pop(old)
+            server.process.send_signal(signal.SIGTERM)
+            exits.append(server.process.wait(timeout=40))
+            time.sleep(1)
+        return exits
+
+
+@contextmanager
+def load(cluster, read, write):
+    """Two clients reading `read` and two POSTing a new name to `write`, through the
+    router, until the block ends: yields (counter of statuses, names written)."""
+    done, results, written = threading.Event(), collections.Counter(), []
+
+    def reader():
+        while not done.is_set():
+            try:
+                results[https(cluster, read)[0]] += 1
+            except OSError as error:
+                results[type(error).__name__] += 1
+
+    def writer():
+        while not done.is_set():
+            name = f"w-{uuid.uuid4().hex[:20]}"
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            try:
+                status = https(
+                    cluster, write, method="POST", body=f"name={name}", headers=form
+                )[0]
+            except OSError as error:
+                status = type(error).__name__
+            results[f"write {status}"] += 1
+            if status == 200:
+                written.append(name)
+
+    clients = [threading.Thread(target=f) for f in (reader, reader, writer, writer)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(1)
+        yield results, written
+    finally:
+        done.set()
+        for client in clients:
+            client.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -258,47 +319,8 @@ def test_a_stranger_guessing_the_admins_password_is_stopped_not_the_owner(cluste
 
 
 def test_a_rolling_deploy_under_load_loses_no_request_and_no_write(cluster):
-    done, results = threading.Event(), collections.Counter()
-    written = []
-
-    def reader():
-        while not done.is_set():
-            try:
-                results[https(cluster, "/")[0]] += 1
-            except OSError as error:
-                results[type(error).__name__] += 1
-
-    def writer():
-        while not done.is_set():
-            name = f"w-{uuid.uuid4().hex[:20]}"
-            form = {"Content-Type": "application/x-www-form-urlencoded"}
-            try:
-                status = https(
-                    cluster, "/write", method="POST", body=f"name={name}", headers=form
-                )[0]
-            except OSError as error:
-                status = type(error).__name__
-            results[f"write {status}"] += 1
-            if status == 200:
-                written.append(name)
-
-    clients = [threading.Thread(target=f) for f in (reader, reader, writer, writer)]
-    for client in clients:
-        client.start()
-    exits = []
-    try:
-        time.sleep(1)
-        for old, new, stays in (("one", "three", "two"), ("two", "four", "three")):
-            cluster.start(new)
-            cluster.route(stays, new)
-            server, _ = cluster.instances.pop(old)
-            server.process.send_signal(signal.SIGTERM)
-            exits.append(server.process.wait(timeout=40))
-            time.sleep(1)
-    finally:
-        done.set()
-        for client in clients:
-            client.join(timeout=30)
+    with load(cluster, "/", "/write") as (results, written):
+        exits = cluster.roll("new")
     rows = int(
         cluster.database.query(
             "SELECT count(*) FROM auth_user WHERE username LIKE 'w-%'"
@@ -311,3 +333,52 @@ def test_a_rolling_deploy_under_load_loses_no_request_and_no_write(cluster):
     assert results[200] > 50 and results["write 200"] > 20
     assert rows == len(written)
     assert exits == [0, 0]
+
+
+# A field added to Task, as the README's "Changing a model" paragraph sorts them: the
+# old code goes on reading and writing tasks once the release step has added it.
+FIELDS = {
+    "db_default": ("points = models.SmallIntegerField(db_default=0)", True),
+    "null": ("estimate = models.SmallIntegerField(null=True, blank=True)", True),
+    "python default": ("effort = models.SmallIntegerField(default=0)", False),
+}
+
+
+@pytest.mark.parametrize("kind", FIELDS)
+def test_a_field_added_in_a_rolling_deploy_fails_no_request_of_the_old_code(
+    cluster, kind
+):
+    field, survives = FIELDS[kind]
+    image = cluster.image / "hello.py"
+    text = image.read_text()
+    anchor = "    completed = models.DateField(blank=True, null=True)\n"
+    image.write_text(text.replace(anchor, f"{anchor}    {field}\n", 1))
+    made = run_hello("makemigrations", "hello", cwd=cluster.image)
+    assert made.returncode == 0 and "Add field" in made.stdout, made.stderr
+    suffix = kind.replace(" ", "-").replace("_", "-")
+    with load(cluster, "/tasks", "/tasks") as (results, written):
+        # The release step migrates while the old code serves; then the new code rolls.
+        release = cluster.container(f"release-{suffix}")
+        cluster.run(release, "migrate", "--noinput")
+        shutil.rmtree(release)
+        time.sleep(2)
+        old_code = dict(results)
+        exits = cluster.roll(suffix)
+    names = ", ".join(f"'{name}'" for name in written)
+    rows = int(
+        cluster.database.query(
+            f"SELECT count(*) FROM hello_task WHERE name IN ({names})"
+        )
+    )
+    failed = {k: n for k, n in old_code.items() if k not in (200, "write 200")}
+    print(
+        f"\nfigures: {kind} field: old code on the new schema {old_code}; "
+        f"the whole deploy {dict(results)}; {rows} rows for {len(written)} writes"
+    )
+    assert exits == [0, 0] and rows == len(written)
+    assert results[200] > 20 and results["write 200"] > 10, results
+    if survives:
+        assert set(results) <= {200, "write 200"}, results
+    else:
+        # The old code's writes fail until the new code serves: two deploys needed.
+        assert failed and set(failed) == {"write 500"}, old_code
