@@ -5,12 +5,17 @@ startproject and the single-file Django projects.
 
     pip install -r tests/benchmark/requirements.txt   # and: apt-get install wrk
     python tests/benchmark/run.py [--rounds 3] [--seconds 5]
+    python tests/benchmark/run.py --fortunes   # as root, with Debian's postgresql
 
 Every app is served by the same gunicorn configuration, on loopback, first as one
 sync worker, then as the Procfile configures it. In each round every app is started
 afresh (time from exec to the first 200), warmed up, loaded with wrk and measured
 (worker memory), then stopped by its PID; rounds interleave the apps, and the ratios
 compare apps within the same round, since these machines are shared and noisy.
+
+--fortunes runs TechEmpower's Fortunes test instead, on a PostgreSQL of its own under
+the Procfile's configuration: hello.py grown by every README recipe against hardened
+Flask with SQLAlchemy and Jinja.
 """
 
 import argparse
@@ -18,6 +23,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +38,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
 from support.extend import DATABASE, VIEW_THAT_WAITS, extended_copy, grown_copy
 from support.net import free_port
+from support.postgres import postgresql
 from support.procfile import gunicorn_options
 from support.servers import Server
 
@@ -79,6 +86,84 @@ def grown(directory):
         subprocess.run(argv, cwd=directory, env=env, check=True, capture_output=True)
     manifest = Path(directory) / "staticfiles" / "staticfiles.json"
     return "/static/" + json.loads(manifest.read_text())["paths"]["site.css"]
+
+
+# TechEmpower's Fortunes test: their twelve rows, and the one each request adds.
+FORTUNES = [
+    "fortune: No such file or directory",
+    "A computer scientist is someone who fixes things that aren't broken.",
+    "After enough decimal places, nobody gives a damn.",
+    "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1",
+    "A computer program does what you tell it to do, not what you want it to do.",
+    "Emacs is a nice operating system, but I prefer UNIX. \u2014 Tom Christaensen",
+    "Any program that runs right is obsolete.",
+    "A list is only as strong as its weakest link. \u2014 Donald Knuth",
+    "Feature: A bug with seniority.",
+    "Computers make very fast, very accurate mistakes.",
+    '<script>alert("This should not be displayed in a browser alert box.");</script>',
+    "\u30d5\u30ec\u30fc\u30e0\u30ef\u30fc\u30af\u306e\u30d9\u30f3\u30c1\u30de\u30fc\u30af",
+]
+FORTUNE_MODEL = """
+class Fortune(models.Model):
+    message = models.CharField(max_length=2048)
+
+    class Meta:
+        db_table = "fortune"
+"""
+FORTUNES_VIEW = """
+from django.shortcuts import render
+
+
+def fortunes(request):
+    rows = list(Fortune.objects.all())
+    rows.append(Fortune(id=0, message="Additional fortune added at request time."))
+    rows.sort(key=lambda fortune: fortune.message)
+    return render(request, "fortunes.html", {"fortunes": rows})
+
+
+urlpatterns += [path("fortunes", fortunes)]
+"""
+
+
+def fortunes_apps(directory, database):
+    """The Fortunes test served by hello.py grown by every recipe, its model and a
+    Django template, and by hardened Flask with SQLAlchemy and Jinja, from the same
+    rows in the same PostgreSQL; each page checked to hold the thirteen rows, escaped."""
+    grown_copy(Path(directory), models=FORTUNE_MODEL, code=FORTUNES_VIEW)
+    shutil.copy(APPS / "templates" / "fortunes.html", Path(directory) / "templates")
+    production = {
+        "DEBUG": "off",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database.url,
+    }
+    argv = [sys.executable, "hello.py", "migrate", "--noinput"]
+    env = {**os.environ, **production}
+    subprocess.run(argv, cwd=directory, env=env, check=True, capture_output=True)
+    values = ", ".join("('" + message.replace("'", "''") + "')" for message in FORTUNES)
+    database.query(f"INSERT INTO fortune (message) VALUES {values}")
+    app_set = {
+        "Flask hardened": (APPS, "flask_fortunes:app", production, "/fortunes"),
+        "hello.py": (
+            directory,
+            "hello",
+            {**production, "HTTPS_ONLY": "on"},
+            "/fortunes",
+        ),
+    }
+    for name, (cwd, target, env, path) in app_set.items():
+        port = free_port()
+        argv = [str(BIN / "gunicorn"), target, "--bind", f"127.0.0.1:{port}"]
+        server = Server(argv, {**os.environ, **env}, cwd=cwd)
+        try:
+            status, _, page = server.wait_until_serving(
+                port, path=path, headers={"X-Forwarded-Proto": "https"}
+            )
+        finally:
+            server.stop()
+        rows = re.findall(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>", page)
+        assert status == 200 and len(rows) == 13, (name, page)
+        assert rows[0][0] == "11" and "&lt;script&gt;" in rows[0][1], (name, rows[0])
+    return app_set
 
 
 def apps(baseline_dir, waiting_dir=None, grown_dir=None, stylesheet=None):
@@ -311,7 +396,25 @@ def main():
         metavar="TITLE=OPTIONS",
         help="gunicorn options to compare, instead of one sync worker and the Procfile's",
     )
+    parser.add_argument(
+        "--fortunes",
+        action="store_true",
+        help="TechEmpower's Fortunes on PostgreSQL: hello.py against hardened Flask",
+    )
     args = parser.parse_args()
+    if args.fortunes:
+        with tempfile.TemporaryDirectory() as directory, postgresql() as database:
+            app_set = fortunes_apps(directory, database)
+            title = "Fortunes on PostgreSQL, the Procfile's configuration"
+            benchmark(
+                title,
+                gunicorn_options(),
+                app_set,
+                args.rounds,
+                args.seconds,
+                args.connections,
+            )
+        return
     with (
         tempfile.TemporaryDirectory() as baseline_dir,
         tempfile.TemporaryDirectory() as waiting_dir,
