@@ -37,8 +37,7 @@ def observatory_scan(tmp_path, scan_js, cwd=ROOT, **config):
         )
         proxy = Server(app.inside(*proxy_argv), env=None)
         try:
-            while app.request(80, host="localhost", timeout=2)[0] == 502:
-                time.sleep(0.05)  # nginx is up, gunicorn not yet
+            wait_for_the_proxy(app)
             env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(tmp_path / "cert.pem")}
             done = subprocess.run(
                 app.inside(need("node", "nodejs"), str(scan_js), "localhost"),
@@ -54,6 +53,19 @@ def observatory_scan(tmp_path, scan_js, cwd=ROOT, **config):
             proxy.stop()
     finally:
         app.stop()
+
+
+def wait_for_the_proxy(app, timeout=30):
+    """Until nginx listens on port 80 and gunicorn answers behind it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if app.request(80, host="localhost", timeout=2)[0] != 502:
+                return
+        except OSError:
+            pass  # nginx not listening yet
+        time.sleep(0.05)
+    raise AssertionError("nginx did not answer for gunicorn on port 80")
 
 
 def failed_tests(verdict):
