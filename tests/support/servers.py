@@ -224,6 +224,7 @@ def honcho_procfile(port, procfile_dir=ROOT, **config):
 
 
 NGINX_CONF = """
+{user}
 daemon off;
 worker_processes 1;
 worker_rlimit_nofile 20000;
@@ -267,6 +268,9 @@ def nginx_argv(tmp_path, upstreams, http, https):
     listen = [f"listen {address};" for address in http]
     listen += [f"listen {address} ssl;" for address in https]
     conf = NGINX_CONF.format(
+        # As root nginx would run its workers as nobody, who cannot write a request
+        # body to the temporary folder (a body past 16 KiB got nginx's own 500).
+        user="user root;" if os.geteuid() == 0 else "",
         tmp=tmp_path,
         upstreams=" ".join(f"server 127.0.0.1:{port};" for port in upstreams),
         listen=" ".join(listen),
