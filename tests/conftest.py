@@ -4,6 +4,7 @@ import subprocess
 
 import pytest
 from support.observatory import OBSERVATORY
+from support.postgres import postgresql
 from support.tools import need
 
 
@@ -21,3 +22,10 @@ def observatory():
     if not preload.exists():
         preload.write_text("{}")  # no site here is on browsers' HSTS preload list
     return scanner / "src" / "scan.js"
+
+
+@pytest.fixture(scope="module")
+def database():
+    """A PostgreSQL of the test module's own, from Debian's binaries, on loopback."""
+    with postgresql() as server:
+        yield server

@@ -29,7 +29,6 @@ from support.extend import (
 )
 from support.net import free_port, request
 from support.observatory import failed_tests, observatory_scan
-from support.postgres import postgresql
 from support.project import (
     CHECK_CLEAN,
     PRODUCTION,
@@ -86,13 +85,14 @@ def project(tmp_path_factory):
     return directory
 
 
-def test_the_readme_has_the_five_recipes_each_with_code():
+def test_the_readme_has_the_six_recipes_each_with_code():
     recipes = readme_recipes()
     assert list(recipes) == [
         "Templates and static files",
         "A database",
         "The admin, its login guarded",
         "Your own models",
+        "An API",
         "A shared cache",
     ]
     assert all(recipe.settings for recipe in recipes.values())
@@ -100,6 +100,7 @@ def test_the_readme_has_the_five_recipes_each_with_code():
     models = recipes["Your own models"]
     assert "admin.site.register" in models.models
     assert set(models.files) == {"templates/sprints.html", "tests.py"}
+    assert set(recipes["An API"].files) == {"templates/rest_framework/api.html"}
 
 
 @pytest.mark.parametrize(
@@ -303,12 +304,6 @@ def wait_for(condition, timeout=10):
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting in the browser"
         time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def database():
-    with postgresql() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
