@@ -7,6 +7,7 @@ stopped while the owner is not.
 """
 
 import collections
+import json
 import re
 import shutil
 import signal
@@ -232,6 +233,26 @@ def test_a_login_made_on_one_instance_holds_on_the_other(cluster):
     session = re.search(r"sessionid=[^;]+", cookies)[0]
     status, _, page = direct(second, "/admin/", headers={"Cookie": session})
     assert status == 200 and "Site administration" in page
+
+
+def test_a_token_made_through_one_instance_works_on_the_other(cluster):
+    (_, first), (_, second) = cluster.instances["one"], cluster.instances["two"]
+    credentials = json.dumps(
+        {"username": ADMIN["username"], "password": ADMIN["password"]}
+    )
+    json_type = {"Content-Type": "application/json"}
+    status, _, body = direct(
+        first, "/api/token/", method="POST", body=credentials, headers=json_type
+    )
+    assert status == 200, body
+    token = {"Authorization": f"Token {json.loads(body)['token']}"}
+    sprint = json.dumps({"name": "Across", "end": "2033-02-02"})
+    made = direct(
+        second, "/api/sprints/", method="POST", body=sprint, headers=token | json_type
+    )
+    assert made[0] == 201, made[2]
+    listed = json.loads(direct(first, "/api/sprints/", headers=token)[2])
+    assert "Across" in [sprint["name"] for sprint in listed["results"]]
 
 
 def test_one_cache_serves_every_instance(cluster):

@@ -12,7 +12,11 @@ from support.tools import missing
 RECORD_VIOLATIONS = """
 window.violations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.violations.push(`${event.effectiveDirective} ${event.blockedURI}`);
+  // The directive, what it blocked, and the element that asked for it.
+  const element = event.target && event.target.outerHTML;
+  window.violations.push(
+    `${event.effectiveDirective} ${event.blockedURI} ${element ? element.slice(0, 200) : ""}`
+  );
 });
 """
 

@@ -118,7 +118,7 @@ def grown_copy(directory, code="", models="", name="hello"):
             shutil.copytree(GROWN / folder, directory / folder)
     for recipe in recipes:
         for path, text in recipe.files.items():
-            (directory / path).parent.mkdir(exist_ok=True)
+            (directory / path).parent.mkdir(parents=True, exist_ok=True)
             # A project made from the template has its tests.py: they are added to it.
             with (directory / path).open("a") as file:
                 file.write(text)
