@@ -166,6 +166,113 @@ def fortunes_apps(directory, database):
     return app_set
 
 
+# The API's list two more ways in the same grown copy: DRF's own viewset with no
+# authentication, and the same JSON from a plain Django view.
+API_VIEWS = """
+from django.http import JsonResponse
+from rest_framework.permissions import AllowAny
+
+
+class OpenTaskViewSet(TaskViewSet):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+
+def tasks_json(request):
+    tasks = Task.objects.select_related("assigned").order_by("id")
+    count, url = tasks.count(), request.build_absolute_uri
+    results = [
+        {
+            "url": url(f"/api/tasks/{task.id}/"),
+            "id": task.id,
+            "name": task.name,
+            "description": task.description,
+            "sprint": task.sprint_id and url(f"/api/sprints/{task.sprint_id}/"),
+            "status": task.status,
+            "status_display": task.get_status_display(),
+            "order": task.order,
+            "assigned": task.assigned and task.assigned.username,
+            "started": task.started,
+            "due": task.due,
+            "completed": task.completed,
+        }
+        for task in tasks[:20]
+    ]
+    following = url("/api/tasks/?page=2") if count > 20 else None
+    page = {"count": count, "next": following, "previous": None, "results": results}
+    return JsonResponse(page)
+
+
+urlpatterns += [
+    path("open/tasks/", OpenTaskViewSet.as_view({"get": "list"})),
+    path("json/tasks/", tasks_json),
+]
+"""
+# A board to list: 5 users, 10 sprints, 100 tasks among them.
+BOARD = """
+import datetime
+from django.contrib.auth.models import User
+from hello import Sprint, Task
+
+users = [User.objects.create_user(f"user{n}") for n in range(5)]
+sprints = [Sprint.objects.create(name=f"Sprint {n}", end=datetime.date(2040, 1, 1 + n)) for n in range(10)]
+for n in range(100):
+    Task.objects.create(
+        name=f"Task {n}", description="Something to do. " * (n % 4), sprint=sprints[n % 10],
+        status=1 + n % 2, assigned=users[n % 5], due=datetime.date(2040, 2, 1 + n % 28),
+    )
+"""
+
+
+def api_apps(directory, database):
+    """The API's first page of tasks: DRF with a token, DRF without authentication, a
+    plain Django view, all in the grown copy, and hardened Flask with SQLAlchemy; the
+    JSON each gives checked to be the same."""
+    grown_copy(Path(directory), code=API_VIEWS)
+    production = {
+        "DEBUG": "off",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database.url,
+    }
+    env = {**os.environ, **production}
+    for command in (["migrate", "--noinput"], ["shell", "-c", BOARD]):
+        argv = [sys.executable, "hello.py", *command]
+        subprocess.run(argv, cwd=directory, env=env, check=True, capture_output=True)
+    argv = [sys.executable, "hello.py", "shell", "-c"]
+    argv += [
+        "from rest_framework.authtoken.models import Token; from django.contrib.auth.models import User; print(Token.objects.create(user=User.objects.get(username='user0')).key)"
+    ]
+    done = subprocess.run(
+        argv, cwd=directory, env=env, check=True, capture_output=True, text=True
+    )
+    token = {"Authorization": f"Token {done.stdout.split()[-1]}"}
+    hello = {**production, "HTTPS_ONLY": "on"}
+    app_set = {
+        "Flask hardened": (APPS, "flask_api:app", production, "/api/tasks/", None, {}),
+        "hello.py: DRF, token": (directory, "hello", hello, "/api/tasks/", None, token),
+        "hello.py: DRF, no authentication": (directory, "hello", hello, "/open/tasks/"),
+        "hello.py: JsonResponse": (directory, "hello", hello, "/json/tasks/"),
+    }
+    pages = []
+    for name, (cwd, target, env, path, *rest) in app_set.items():
+        port = free_port()
+        argv = [str(BIN / "gunicorn"), target, "--bind", f"127.0.0.1:{port}"]
+        server = Server(argv, {**os.environ, **env}, cwd=cwd)
+        headers = {"X-Forwarded-Proto": "https", **(rest[1] if len(rest) > 1 else {})}
+        try:
+            status, _, page = server.wait_until_serving(
+                port, path=path, host="localhost", headers=headers
+            )
+        finally:
+            server.stop()
+        assert status == 200, (name, page)
+        page = json.loads(page)
+        assert page["count"] == 100 and len(page["results"]) == 20, (name, page)
+        pages.append((page["count"], page["results"]))
+    assert all(page == pages[0] for page in pages), "the pages differ"
+    return app_set
+
+
 def apps(baseline_dir, waiting_dir=None, grown_dir=None, stylesheet=None):
     """name -> (directory to run in, gunicorn app, environment, path to load[, wrk
     script]). Only apps loaded at "/" answer Hello World, and only they get ratios.
@@ -223,12 +330,14 @@ def children(pid):
     return [int(child) for child in path.read_text().split()]
 
 
-def wrk(port, seconds, connections, path="/", script=None):
+def wrk(port, seconds, connections, path="/", script=None, headers=None):
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    headers = headers or {"X-Forwarded-Proto": "https"}
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script or "")
         lua.flush()
-        argv += ["-s", lua.name, "-H", "X-Forwarded-Proto: https"]
+        argv += ["-s", lua.name]
+        argv += [part for k, v in headers.items() for part in ("-H", f"{k}: {v}")]
         out = subprocess.run(
             [*argv, f"http://127.0.0.1:{port}{path}"],
             capture_output=True,
@@ -258,7 +367,9 @@ def wrk(port, seconds, connections, path="/", script=None):
 
 
 def measure(name, app, options, seconds, connections):
-    directory, target, env, path, *script = app
+    directory, target, env, path, *rest = app
+    script = rest[:1] if rest and rest[0] else []
+    headers = {"X-Forwarded-Proto": "https", **(rest[1] if len(rest) > 1 else {})}
     port = free_port()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
     argv = [
@@ -277,8 +388,7 @@ def measure(name, app, options, seconds, connections):
                 raise RuntimeError(f"{name} did not start")
             try:
                 ready = urllib.request.Request(
-                    f"http://127.0.0.1:{port}{path}",
-                    headers={"X-Forwarded-Proto": "https"},
+                    f"http://127.0.0.1:{port}{path}", headers=headers
                 )
                 with urllib.request.urlopen(ready, timeout=5) as response:
                     if response.status == 200:
@@ -286,8 +396,8 @@ def measure(name, app, options, seconds, connections):
             except OSError:
                 time.sleep(0.005)
         first_200_ms = (time.perf_counter() - started) * 1000
-        wrk(port, 1, connections, path, *script)  # warm-up
-        result = wrk(port, seconds, connections, path, *script)
+        wrk(port, 1, connections, path, *script, headers=headers)  # warm-up
+        result = wrk(port, seconds, connections, path, *script, headers=headers)
         workers = children(server.pid)
         result["pss"], result["uss"] = (
             statistics.mean(m) / 1024 for m in zip(*map(memory_kib, workers))
@@ -397,16 +507,25 @@ def main():
         help="gunicorn options to compare, instead of one sync worker and the Procfile's",
     )
     parser.add_argument(
+        "--api",
+        action="store_true",
+        help="the API's list on PostgreSQL: DRF against Django and hardened Flask",
+    )
+    parser.add_argument(
         "--fortunes",
         action="store_true",
         help="TechEmpower's Fortunes on PostgreSQL: hello.py against hardened Flask",
     )
     args = parser.parse_args()
-    if args.fortunes:
+    if args.api or args.fortunes:
         with tempfile.TemporaryDirectory() as directory, postgresql() as database:
-            app_set = fortunes_apps(directory, database)
-            title = "Fortunes on PostgreSQL, the Procfile's configuration"
-            benchmark(
+            if args.api:
+                app_set = api_apps(directory, database)
+                title = "The API's list on PostgreSQL, the Procfile's configuration"
+            else:
+                app_set = fortunes_apps(directory, database)
+                title = "Fortunes on PostgreSQL, the Procfile's configuration"
+            medians = benchmark(
                 title,
                 gunicorn_options(),
                 app_set,
@@ -414,6 +533,12 @@ def main():
                 args.seconds,
                 args.connections,
             )
+            if args.api:
+                drf = medians["hello.py: DRF, no authentication"][0]
+                plain = medians["hello.py: JsonResponse"][0]
+                print(
+                    f"\nDRF's list against the same JSON from Django: {drf / plain:.3f}"
+                )
         return
     with (
         tempfile.TemporaryDirectory() as baseline_dir,
