@@ -9,8 +9,10 @@ Develop with `python hello.py runserver` (or any other management command); serv
 with `gunicorn hello`. README.md says what each environment variable accepts.
 """
 
+import importlib
 import os
 import sys
+from pathlib import Path
 
 import django
 from django.conf import settings
@@ -21,11 +23,13 @@ from django.http import HttpResponse
 from django.http.request import split_domain_port
 from django.urls import path
 
-# Run as `python hello.py COMMAND`, the file imports itself as the module `hello`, the
-# name gunicorn imports, and runs the command: one module, whichever way it starts.
+# Run as `python NAME.py COMMAND`, the file imports itself by its own name, the name
+# gunicorn imports it by, and runs the command: one module, whichever way it starts.
 if __name__ == "__main__":
-    # Importing it reads the settings and configures Django.
-    import hello  # noqa: F401
+    # Its own folder first, so that its name finds this file, even beside another copy
+    # or with PYTHONSAFEPATH set. Importing it reads the settings and configures Django.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    importlib.import_module(Path(__file__).stem)
 
     execute_from_command_line(sys.argv)
     sys.exit()
@@ -33,7 +37,9 @@ if __name__ == "__main__":
 
 def refuse(name, shown, accepted):
     """Stop start-up with one line: the variable, its value, what it accepts."""
-    print(f"hello.py: {name}={shown} is refused; {accepted}", file=sys.stderr)
+    print(
+        f"{Path(__file__).name}: {name}={shown} is refused; {accepted}", file=sys.stderr
+    )
     # gunicorn's master reads exit status 4 as "App failed to load" and stops.
     sys.exit(4)
 
@@ -122,6 +128,9 @@ if platform_name and not platform_hosts and "ALLOWED_HOSTS" not in env:
 
 ROOT_URLCONF = __name__
 
+# Build paths inside the project like this: BASE_DIR / "subdir".
+BASE_DIR = Path(__file__).resolve().parent
+
 # Each one wraps those below it: the header-setting ones come first, so that every
 # response, redirects and errors included, carries their headers.
 # https://docs.djangoproject.com/en/stable/topics/http/middleware/
@@ -129,7 +138,6 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware"
     if django.VERSION >= (6,)
     else f"{__name__}.content_security_policy",
-    f"{__name__}.permissions_policy",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     f"{__name__}.limit_request_body",
@@ -187,14 +195,14 @@ LOGGING = {
     },
 }
 
-# README.md: Grow it. A recipe's settings go here, below every setting they extend.
+# docs/: a recipe's settings go here, below every setting they extend.
 
 # The UPPER_CASE names above are the settings. Django is set up here, so that what
 # follows can import models and the admin's URLs.
 settings.configure(**{k: v for k, v in globals().items() if k.isupper()})
 django.setup(set_prefix=False)
 
-# README.md: Grow it. A recipe's models, forms and admin registrations go here.
+# docs/: a recipe's models, forms and admin registrations go here.
 
 
 def index(request):
@@ -203,7 +211,7 @@ def index(request):
 
 urlpatterns = [path("", index)]
 
-# README.md: Grow it. A recipe's views and URLs go here.
+# docs/: a recipe's views and URLs go here.
 
 
 # The machinery every response passes through, in the order MIDDLEWARE lists it.
@@ -225,18 +233,6 @@ def content_security_policy(get_response):
                 response[header] = "; ".join(
                     f"{k} {' '.join(v)}" for k, v in policy.items()
                 )
-        return response
-
-    return middleware
-
-
-def permissions_policy(get_response):
-    """Permissions-Policy: no camera, microphone, location, payment or USB here."""
-    policy = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
-
-    def middleware(request):
-        response = get_response(request)
-        response.headers.setdefault("Permissions-Policy", policy)
         return response
 
     return middleware

@@ -38,7 +38,6 @@ PLATFORMS = {
 ROUTER = {"source": "127.0.0.2"}
 SECURITY_HEADERS = (
     "content-security-policy",
-    "permissions-policy",
     "x-frame-options",
     "x-content-type-options",
     "referrer-policy",

@@ -34,10 +34,10 @@ DATABASES = {"default": dj_database_url.config(conn_max_age=600, conn_health_che
 
 
 def candidates():
+    # An option on the command line wins over gunicorn.conf.py's.
     procfile = gunicorn_options()
-    threads = procfile.index("--threads") + 1
-    many = [*procfile[:threads], "64", *procfile[threads + 1 :]]
-    asgi = ["--worker-class", "asgi", *procfile[procfile.index("--threads") + 2 :]]
+    many = [*procfile, "--threads", "64"]
+    asgi = [*procfile, "--worker-class", "asgi"]
     return {
         "the Procfile: gthread, 5 threads": ("hello", procfile),
         "gthread, 64 threads": ("hello", many),

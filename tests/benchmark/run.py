@@ -561,7 +561,11 @@ def main():
         print(f"Django {django.__version__}; gunicorn {gunicorn.__version__}")
         django_version = f"Python {sys.version.split()[0]}, Django {django.__version__}"
         configurations = [
-            ("one sync worker", ["--worker-class", "sync", "--workers", "1"]),
+            # gunicorn turns sync into gthread where gunicorn.conf.py gives threads.
+            (
+                "one sync worker",
+                ["--worker-class", "sync", "--workers", "1", "--threads", "1"],
+            ),
             ("the Procfile's configuration", gunicorn_options()),
         ]
         if args.config:

@@ -1,5 +1,6 @@
-"""The Procfile's web process, read as words, for running its gunicorn configuration
-on loopback (the tests' faults and attacks, the benchmark)."""
+"""The Procfile's web process and gunicorn.conf.py, read as gunicorn's options, for
+running the production configuration on loopback (the tests' faults and attacks, the
+benchmark) in any folder."""
 
 import shlex
 from pathlib import Path
@@ -16,10 +17,11 @@ def web_command(procfile=ROOT / "Procfile"):
 
 
 def gunicorn_options(procfile=ROOT / "Procfile"):
-    """The gunicorn options of the web process, less --bind: e.g. ['--preload']."""
+    """gunicorn.conf.py, named, then the web process's options less --bind: what
+    `gunicorn hello` runs with in this folder, from whichever folder it starts."""
     words = shlex.split(web_command(procfile))
     words = words[words.index("gunicorn") + 2 :]  # after `gunicorn APP`
-    options = []
+    options = ["--config", str(procfile.with_name("gunicorn.conf.py"))]
     while words:
         word = words.pop(0)
         if word == "--bind":
