@@ -25,8 +25,8 @@ from support.project import BIN, ROOT, STRONG_KEY, environment, run_hello
 from support.servers import Server, honcho_procfile
 from test_deploy_it_on_a_platform import PLATFORMS
 
-README = (ROOT / "README.md").read_text()
-GROWN_PROCFILE = re.search(r"(?m)^```\n(release: .*\nweb: .*)\n```$", README)[1]
+PLATFORMS_PAGE = (ROOT / "docs" / "platforms.md").read_text()
+GROWN_PROCFILE = re.search(r"(?m)^```\n(release: .*\nweb: .*)\n```$", PLATFORMS_PAGE)[1]
 RELEASE = GROWN_PROCFILE.splitlines()[0].removeprefix("release:").strip()
 FOREVER = "max-age=315360000, public, immutable"
 REFUSED = (
@@ -114,8 +114,10 @@ def test_off_a_platform_sqlite_beside_hello_py_needs_no_server(image, tmp_path):
     assert (directory / "db.sqlite3").stat().st_size > 0
 
 
-def test_the_grown_procfile_runs_locally_as_the_readme_says(image, tmp_path):
-    command = re.search(r"`(honcho start release && honcho start web)`", README)[1]
+def test_the_grown_procfile_runs_locally_as_the_platforms_page_says(image, tmp_path):
+    command = re.search(
+        r"(?m)^(honcho start release && honcho start web)$", PLATFORMS_PAGE
+    )[1]
     directory = container(image, tmp_path, "laptop")
     argv = ["sh", "-c", command.replace("honcho", str(BIN / "honcho"))]
     server = Server(

@@ -23,9 +23,9 @@ from support.extend import (
     ADMIN_PASSWORD,
     CREATE_ADMIN,
     VIEW_THAT_WAITS,
+    docs_recipes,
     extended_copy,
     grown_copy,
-    readme_recipes,
 )
 from support.net import free_port, request
 from support.observatory import failed_tests, observatory_scan
@@ -85,8 +85,8 @@ def project(tmp_path_factory):
     return directory
 
 
-def test_the_readme_has_the_six_recipes_each_with_code():
-    recipes = readme_recipes()
+def test_the_readme_lists_the_six_recipes_each_a_page_with_code():
+    recipes = docs_recipes()
     assert list(recipes) == [
         "Templates and static files",
         "A database",
@@ -492,13 +492,13 @@ def pasted_right_after_what_they_extend(directory):
             for name in names:
                 defined[name] = statement.end_lineno
     insertions, after = {}, 0
-    for settings, *_ in readme_recipes().values():
+    for settings, *_ in docs_recipes().values():
         used = {n.id for n in ast.walk(ast.parse(settings)) if isinstance(n, ast.Name)}
         after = max([after, *(defined[name] for name in used if name in defined)])
         insertions[after] = insertions.get(after, "") + settings
     for line in sorted(insertions, reverse=True):
         lines.insert(line, insertions[line] + "\n")
-    recipes = readme_recipes().values()
+    recipes = docs_recipes().values()
     return extended_copy(
         directory,
         models="".join(recipe.models for recipe in recipes),
@@ -511,7 +511,7 @@ def test_a_recipe_pasted_right_after_the_settings_it_extends_works_as_well(tmp_p
     (tmp_path / "after").mkdir()
     (tmp_path / "marked").mkdir()
     everywhere = pasted_right_after_what_they_extend(tmp_path / "after")
-    recipes = readme_recipes().values()
+    recipes = docs_recipes().values()
     marked = extended_copy(
         tmp_path / "marked",
         settings="".join(recipe.settings for recipe in recipes),

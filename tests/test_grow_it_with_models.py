@@ -9,10 +9,10 @@ import shutil
 
 import pytest
 from support.extend import (
+    docs_recipes,
     extended_copy,
     grown_copy,
     moved_out_of_one_file,
-    readme_recipes,
 )
 from support.net import free_port, request
 from support.project import CHECK_CLEAN, PRODUCTION, run_hello
@@ -172,7 +172,7 @@ def test_in_a_fresh_clone_the_tests_run_before_any_collectstatic(tmp_path):
 @pytest.mark.parametrize("recipes", [2, None], ids=["static and database", "all"])
 def test_a_fresh_clone_with_no_static_folder_yet_checks_clean(tmp_path, recipes):
     # git keeps no empty folder; a model with no DEFAULT_AUTO_FIELD would warn too.
-    chosen = list(readme_recipes().values())[:recipes]
+    chosen = list(docs_recipes().values())[:recipes]
     project = extended_copy(
         tmp_path,
         settings="".join(recipe.settings for recipe in chosen),

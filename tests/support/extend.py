@@ -43,11 +43,11 @@ CREATE_ADMIN = ["createsuperuser", "--noinput", "--username", ADMIN["username"]]
 CREATE_ADMIN += ["--email", "admin@example.com"]
 ADMIN_PASSWORD = {"DJANGO_SUPERUSER_PASSWORD": ADMIN["password"]}
 
-# The places hello.py marks for what README.md: Grow it adds, and the first line of
-# each of the README's Python blocks, saying which place it goes to.
-SETTINGS_PLACE = "# README.md: Grow it. A recipe's settings go here"
-MODELS_PLACE = "# README.md: Grow it. A recipe's models, forms and admin registrations"
-CODE_PLACE = "# README.md: Grow it. A recipe's views and URLs go here."
+# The places hello.py marks for what the recipes in docs/ add, and the first line of
+# each of their Python blocks, saying which place it goes to.
+SETTINGS_PLACE = "# docs/: a recipe's settings go here"
+MODELS_PLACE = "# docs/: a recipe's models, forms and admin registrations"
+CODE_PLACE = "# docs/: a recipe's views and URLs go here."
 BLOCKS = {
     "# Settings": SETTINGS_PLACE,
     "# Models": MODELS_PLACE,
@@ -56,7 +56,8 @@ BLOCKS = {
 
 
 class Recipe(typing.NamedTuple):
-    """A README recipe's Python for each marked place, and its other files."""
+    """A recipe's page in docs/: its Python for each marked place, its other files,
+    and the recipes it says it needs first."""
 
     settings: str
     models: str
@@ -64,6 +65,9 @@ class Recipe(typing.NamedTuple):
     # {path beside hello.py: text}, from blocks whose first line names the file:
     # `{# templates/page.html #}`, `# tests.py`.
     files: dict
+    # The titles of the recipes its "After:" line names, in that line's order.
+    needs: tuple
+    page: Path
 
 
 def extended_copy(
@@ -79,61 +83,90 @@ def extended_copy(
         assert len(lines) == 1, f"hello.py has no single line {place!r}"
         text = text.replace(lines[0], f"{lines[0]}\n{addition}")
     (directory / f"{name}.py").write_text(text)
+    # A user's copy has the project's gunicorn options beside it, as the template's does.
+    if not (directory / "gunicorn.conf.py").exists():
+        shutil.copy(ROOT / "gunicorn.conf.py", directory)
     return directory
 
 
-def readme_recipes(readme=ROOT / "README.md"):
-    """The README's recipes ("Grow it", "More than one instance"), in its order:
-    {title: Recipe}, each place's Python the blocks headed for it, joined."""
-    sections = re.findall(
-        r"(?ms)^## (?:Grow it|More than one instance)$(.*?)(?=^## )", readme.read_text()
-    )
-    section = "".join(sections)
-    recipes = {}
-    for title, body in re.findall(r"(?ms)^### (.+?)$(.*?)(?=^### |\Z)", section):
-        places, files = dict.fromkeys(BLOCKS, ""), {}
-        for kind, block in re.findall(r"(?ms)^```(\w+)\n(.*?)^```$", body):
-            first, _, rest = block.partition("\n")
-            if name := re.fullmatch(r"\{# (\S+) #\}|# (\S+\.py)", first):
-                files[name[1] or name[2]] = block
-            elif kind == "python":
-                assert first in places, f"README: Grow it, {title}: {first!r}"
-                places[first] += f"\n{rest}"
-        recipes[title] = Recipe(*places.values(), files=files)
-    return recipes
+def recipe_pages(readme=ROOT / "README.md"):
+    """The recipes' pages, in the order the README's "Grow it" lists them."""
+    section = re.search(r"(?ms)^## Grow it$(.*?)(?=^## )", readme.read_text())[1]
+    return [
+        ROOT / page
+        for page in re.findall(r"(?m)^\d+\. \[.+?\]\((docs/\S+)\)$", section)
+    ]
 
 
-def grown_copy(directory, code="", models="", name="hello"):
-    """hello.py grown in `directory` by every README recipe, then `models` and `code`,
-    with chapter 2's placeholder-image service, its templates and static files, and
-    the first migration of its models, made as the README says. With another `name`,
-    `directory` holds a project made from the template, grown by its own README alone."""
-    readme = ROOT / "README.md" if name == "hello" else directory / "README.md"
-    source = None if name == "hello" else (directory / f"{name}.py").read_text()
-    recipes = readme_recipes(readme).values()
+def read_recipe(page):
+    """One recipe's page: its title and its Recipe."""
+    text = page.read_text()
+    title = re.match(r"# (.+)\n", text)[1]
+    after = re.search(r"(?m)^After: (.+)$", text)[1]
+    needs = {}
+    for linked in re.findall(r"\(([\w-]+\.md)\)", after):
+        needs[re.match(r"# (.+)\n", (page.parent / linked).read_text())[1]] = None
+    places, files = dict.fromkeys(BLOCKS, ""), {}
+    for kind, block in re.findall(r"(?ms)^```(\w+)\n(.*?)^```$", text):
+        first, _, rest = block.partition("\n")
+        if found := re.fullmatch(r"\{# (\S+) #\}|# (\S+\.py)", first):
+            files[found[1] or found[2]] = block
+        elif kind == "python":
+            assert first in places, f"{page.name}: {first!r}"
+            places[first] += f"\n{rest}"
+    return title, Recipe(*places.values(), files=files, needs=tuple(needs), page=page)
+
+
+def docs_recipes():
+    """The recipes in docs/, in the README's order: {title: Recipe}."""
+    return dict(read_recipe(page) for page in recipe_pages())
+
+
+def with_what_it_needs(title, recipes=None):
+    """The titles of the recipe `title` and of every recipe it needs, in the README's
+    order: what a user applies who wants that recipe alone."""
+    recipes = recipes or docs_recipes()
+    wanted, stack = set(), [title]
+    while stack:
+        if (current := stack.pop()) not in wanted:
+            wanted.add(current)
+            stack.extend(recipes[current].needs)
+    return [name for name in recipes if name in wanted]
+
+
+def grown_copy(directory, code="", models="", name="hello", recipes=None):
+    """hello.py grown in `directory` by the recipes in docs/ (every one, or the titles
+    `recipes`), then `models` and `code`; grown by every one, it also has chapter 2's
+    placeholder-image service, its templates and static files. With models, it has the
+    first migration, made as the models page says. With another `name`, `directory`
+    holds a project made from the template, and the pages' `hello` is that name."""
+    everything = docs_recipes()
+    chosen = [everything[title] for title in (recipes or everything)]
     chapter_2 = ""
-    if name == "hello":
+    if name == "hello" and recipes is None:
         chapter_2 = (GROWN / "placeholder.py").read_text()
         for folder in ("templates", "static"):
             shutil.copytree(GROWN / folder, directory / folder)
-    for recipe in recipes:
+    for recipe in chosen:
         for path, text in recipe.files.items():
             (directory / path).parent.mkdir(parents=True, exist_ok=True)
             # A project made from the template has its tests.py: they are added to it.
             with (directory / path).open("a") as file:
-                file.write(text)
+                file.write(re.sub(r"\bhello\b", name, text))
+    source = None if name == "hello" else (directory / f"{name}.py").read_text()
     extended_copy(
         directory,
-        settings="".join(recipe.settings for recipe in recipes),
-        models="".join(recipe.models for recipe in recipes) + models,
-        code=chapter_2 + "".join(recipe.code for recipe in recipes) + code,
+        settings="".join(recipe.settings for recipe in chosen),
+        models="".join(recipe.models for recipe in chosen) + models,
+        code=chapter_2 + "".join(recipe.code for recipe in chosen) + code,
         source=source,
         name=name,
     )
-    made = run_hello(
-        "makemigrations", name, cwd=directory, script=f"{name}.py", timeout=120
-    )
-    assert made.returncode == 0, made.stderr
+    if any(recipe.models for recipe in chosen):
+        made = run_hello(
+            "makemigrations", name, cwd=directory, script=f"{name}.py", timeout=120
+        )
+        assert made.returncode == 0, made.stderr
     # makemigrations opened the SQLite file to check the history; git ignores it, so
     # nothing built from the repository has it.
     (directory / "db.sqlite3").unlink(missing_ok=True)
@@ -141,10 +174,11 @@ def grown_copy(directory, code="", models="", name="hello"):
 
 
 def moved_out_of_one_file(directory, name="hello"):
-    """The README's "Out of one file", step by step, in a grown copy in `directory`:
-    its commands run, its files written, its edits made to NAME.py. The app's name."""
-    readme = ROOT / "README.md" if name == "hello" else directory / "README.md"
-    steps = re.search(r"(?ms)^## Out of one file$(.*?)(?=^## )", readme.read_text())[1]
+    """docs/out-of-one-file.md, step by step, in a grown copy in `directory`: its
+    commands run, its files written, its edits made to NAME.py, with the page's `hello`
+    as `name`. The app's name."""
+    steps = (ROOT / "docs" / "out-of-one-file.md").read_text()
+    steps = re.sub(r"\bhello\b", name, steps)
     blocks = re.findall(r"(?ms)^```(\w+)\n(.*?)^```$", steps)
     script = directory / f"{name}.py"
     # 1. The app, and its apps.py keeping the label.
