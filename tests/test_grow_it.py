@@ -285,6 +285,10 @@ def test_in_a_browser_the_admin_adds_a_sprint_and_a_task_in_it(site):
 
 def test_in_a_browser_the_sprint_form_adds_one_through_csrf_under_the_policy(site):
     with chromium() as browser:
+        # The page asks a visitor to log in at the admin's login page first.
+        browser.get(f"{site}/sprints/")
+        assert "/admin/login/?next=/sprints/" in browser.current_url
+        log_in_to_the_admin(browser, site)
         browser.get(f"{site}/sprints/")
         browser.find_element("name", "name").send_keys("Browser's sprint")
         browser.find_element("name", "end").send_keys("2031-04-04")

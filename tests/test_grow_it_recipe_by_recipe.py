@@ -17,7 +17,7 @@ FIRST_PAGE = {
     "Templates and static files": ("/static/site.css", 200),
     "A database": ("/up", 200),
     "The admin, its login guarded": ("/admin/login/", 200),
-    "Your own models": ("/sprints/", 200),
+    "Your own models": ("/sprints/", 302),
     "An API": ("/api/sprints/", 403),
     "A shared cache": ("/", 200),
 }

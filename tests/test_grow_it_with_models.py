@@ -4,7 +4,9 @@ PostgreSQL; its migrations, permissions, fixtures and tests; a fresh clone's fir
 commands; and the README's way "Out of one file", which keeps every row.
 """
 
+import http.client
 import json
+import re
 import shutil
 
 import pytest
@@ -43,7 +45,9 @@ ROWS = """
 from django.contrib.auth.models import Permission, User
 from hello import Sprint, Task
 
-owner = User.objects.create_user("owner", password="a-long-password-1234")
+owner = User.objects.create_user(
+    "owner", password="a-long-password-1234", is_staff=True
+)
 owner.user_permissions.add(Permission.objects.get(codename="add_sprint"))
 sprint = Sprint.objects.create(name="First", end="2031-01-09")
 Task.objects.create(name="Plan", sprint=sprint, assigned=owner, status=Task.Status.DONE)
@@ -61,6 +65,35 @@ LABELLED = {
     "granted": "SELECT user_id, permission_id FROM auth_user_user_permissions",
     "migrations": "SELECT id, name FROM django_migrations WHERE app = 'hello'",
 }
+
+
+def sprints_page(port):
+    """/sprints/ as the owner sees it, logged in at the admin's login page: the status
+    and the page; and the status an anonymous visitor gets."""
+    anonymous = request(port, "/sprints/", host="localhost", headers=PROXIED)[0]
+    _, answer, page = request(port, "/admin/login/", host="localhost", headers=PROXIED)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    form = f"csrfmiddlewaretoken={token}&username=owner&password=a-long-password-1234"
+    login = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    login.request(
+        "POST",
+        "/admin/login/?next=/sprints/",
+        body=form,
+        headers={
+            **PROXIED,
+            "Host": "localhost",
+            "Cookie": answer["set-cookie"].split(";")[0],
+            "Origin": "https://localhost",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    response = login.getresponse()
+    assert response.status == 302, response.read()
+    cookies = [value.split(";")[0] for value in response.headers.get_all("Set-Cookie")]
+    login.close()
+    headers = {**PROXIED, "Cookie": "; ".join(cookies)}
+    status, _, page = request(port, "/sprints/", host="localhost", headers=headers)
+    return status, page, anonymous
 
 
 def labelled(database, name):
@@ -93,10 +126,13 @@ def test_the_models_migrate_as_hello_with_permissions_and_serve_under_gunicorn(
     code = "import hello; print(hello.Sprint._meta.label, hello.Task._meta.db_table)"
     imported = run_hello(code, cwd=project, script="-c", **config)
     assert imported.stdout.split() == ["hello.Sprint", "hello_task"], imported.stderr
+    # The admin's login page names its stylesheets by their collected, hashed names.
+    run(project, "collectstatic", "--noinput", **config)
     port = free_port()
     with gunicorn_procfile_options(port, cwd=project, **config):
-        status, _, page = request(port, "/sprints/", host="localhost", headers=PROXIED)
+        status, page, anonymous = sprints_page(port)
     assert status == 200 and "First, ending Jan. 9, 2031" in page
+    assert anonymous == 302
 
 
 # A default made by a function of the file's own, as Django's docs show for callables.
@@ -145,7 +181,7 @@ def test_the_readmes_tests_pass_before_and_after_the_first_migration(tmp_path):
     for moment in ("before", "after"):
         done = run_hello("test", cwd=project, timeout=180)
         assert done.returncode == 0, (moment, done.stderr)
-        assert "Ran 3 tests" in done.stderr and "\nOK\n" in done.stderr, moment
+        assert "Ran 5 tests" in done.stderr and "\nOK\n" in done.stderr, moment
         run(project, "makemigrations", "hello")
 
 
@@ -166,7 +202,7 @@ def test_in_a_fresh_clone_the_tests_run_before_any_collectstatic(tmp_path):
     assert not (project / "staticfiles").exists()
     done = run_hello("test", cwd=project, timeout=180)
     assert done.returncode == 0, done.stderr
-    assert "Ran 4 tests" in done.stderr
+    assert "Ran 6 tests" in done.stderr
 
 
 @pytest.mark.parametrize("recipes", [2, None], ids=["static and database", "all"])
@@ -211,10 +247,12 @@ def test_moving_the_models_out_of_one_file_as_the_readme_says_keeps_everything(
     done = run_hello(
         "test", cwd=project, timeout=180, DATABASE_URL=config["DATABASE_URL"]
     )
-    assert done.returncode == 0 and "Ran 3 tests" in done.stderr, done.stderr
+    assert done.returncode == 0 and "Ran 5 tests" in done.stderr, done.stderr
+    # The admin's login page names its stylesheets by their collected, hashed names.
+    run(project, "collectstatic", "--noinput", **config)
     port = free_port()
     with gunicorn_procfile_options(port, cwd=project, **config):
-        status, _, page = request(port, "/sprints/", host="localhost", headers=PROXIED)
+        status, page, _ = sprints_page(port)
         admin = request(port, "/admin/hello/sprint/", host="localhost", headers=PROXIED)
     assert status == 200 and "First, ending" in page
     assert admin[0] == 302 and "/admin/login/" in admin[1]["location"]

@@ -354,4 +354,4 @@ def test_the_new_project_grows_models_and_moves_them_out_keeping_every_row(
     after = run_project(project, "shell", "-c", LABELLED).stdout.splitlines()[-1]
     assert after == before
     tested = run_project(project, "test")
-    assert tested.returncode == 0 and "Ran 9 tests" in tested.stderr, tested.stderr
+    assert tested.returncode == 0 and "Ran 11 tests" in tested.stderr, tested.stderr

@@ -68,6 +68,9 @@ class Recipe(typing.NamedTuple):
     # The titles of the recipes its "After:" line names, in that line's order.
     needs: tuple
     page: Path
+    # {first line: Python}, from settings blocks a user may add to the recipe's own,
+    # such as `# Settings, to let the admin's permissions decide`.
+    variants: dict
 
 
 def extended_copy(
@@ -106,15 +109,18 @@ def read_recipe(page):
     needs = {}
     for linked in re.findall(r"\(([\w-]+\.md)\)", after):
         needs[re.match(r"# (.+)\n", (page.parent / linked).read_text())[1]] = None
-    places, files = dict.fromkeys(BLOCKS, ""), {}
+    places, files, variants = dict.fromkeys(BLOCKS, ""), {}, {}
     for kind, block in re.findall(r"(?ms)^```(\w+)\n(.*?)^```$", text):
         first, _, rest = block.partition("\n")
         if found := re.fullmatch(r"\{# (\S+) #\}|# (\S+\.py)", first):
             files[found[1] or found[2]] = block
+        elif first.startswith("# Settings, "):
+            variants[first] = f"\n{rest}"
         elif kind == "python":
             assert first in places, f"{page.name}: {first!r}"
             places[first] += f"\n{rest}"
-    return title, Recipe(*places.values(), files=files, needs=tuple(needs), page=page)
+    recipe = Recipe(*places.values(), files, tuple(needs), page, variants)
+    return title, recipe
 
 
 def docs_recipes():
@@ -134,7 +140,7 @@ def with_what_it_needs(title, recipes=None):
     return [name for name in recipes if name in wanted]
 
 
-def grown_copy(directory, code="", models="", name="hello", recipes=None):
+def grown_copy(directory, code="", models="", name="hello", recipes=None, settings=""):
     """hello.py grown in `directory` by the recipes in docs/ (every one, or the titles
     `recipes`), then `models` and `code`; grown by every one, it also has chapter 2's
     placeholder-image service, its templates and static files. With models, it has the
@@ -156,7 +162,7 @@ def grown_copy(directory, code="", models="", name="hello", recipes=None):
     source = None if name == "hello" else (directory / f"{name}.py").read_text()
     extended_copy(
         directory,
-        settings="".join(recipe.settings for recipe in chosen),
+        settings="".join(recipe.settings for recipe in chosen) + settings,
         models="".join(recipe.models for recipe in chosen) + models,
         code=chapter_2 + "".join(recipe.code for recipe in chosen) + code,
         source=source,
@@ -195,7 +201,8 @@ def moved_out_of_one_file(directory, name="hello"):
     subprocess.run(["sh", "-c", shell], cwd=directory, check=True)
     # 3 and 4. The model classes, below the imports the README names, and in their
     # place in NAME.py the import the README gives.
-    imports = re.search(r"below (`from .+?`) and (`from .+?`)", steps).groups()
+    listed = re.search(r"below the imports they use: (.+?)\.\n", steps)[1]
+    imports = re.findall(r"`((?:import|from) [^`]+)`", listed)
     text = script.read_text()
     classes = [
         ast.get_source_segment(text, node)
@@ -203,7 +210,7 @@ def moved_out_of_one_file(directory, name="hello"):
         if isinstance(node, ast.ClassDef)
         and any(ast.unparse(base) == "models.Model" for base in node.bases)
     ]
-    header = "\n".join(line.strip("`") for line in imports)
+    header = "\n".join(imports)
     models = "\n\n\n".join([header, *classes])
     (directory / app / "models.py").write_text(models + "\n")
     (instead,) = [
