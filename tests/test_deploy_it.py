@@ -221,6 +221,10 @@ def test_gunicorn_hello_on_a_server_of_your_own_listens_on_loopback_only():
         assert "Listening at: http://127.0.0.1:8000" in server.output()
         assert "Using worker: gthread" in server.output()
         assert server.request(8000, host="localhost")[::2] == (200, "Hello World")
+        # Another address of this machine's reaches nothing there: only a proxy on the
+        # machine itself does.
+        with pytest.raises(OSError):
+            server.request(8000, address="127.0.0.2", host="localhost")
 
 
 def test_gunicorn_with_port_set_shows_no_debug_page_on_every_interface():

@@ -233,6 +233,9 @@ error_log {tmp}/error.log warn;
 events {{ worker_connections 10000; }}
 http {{
     access_log off;
+    # hello.py's own cap (REQUEST_BODY_MAX_SIZE), as docs/own-server.md sets it: a
+    # larger body gets nginx's 413, not a 502 when the app answers before reading it.
+    client_max_body_size 5m;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
