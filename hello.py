@@ -10,12 +10,14 @@ with `gunicorn hello`. README.md says what each environment variable accepts.
 """
 
 import importlib
+import itertools
 import os
 import sys
 from pathlib import Path
 
 import django
 from django.conf import settings
+from django.core import checks
 from django.core.checks.security import base as security
 from django.core.management import execute_from_command_line
 from django.core.wsgi import get_wsgi_application
@@ -131,6 +133,12 @@ ROOT_URLCONF = __name__
 # Build paths inside the project like this: BASE_DIR / "subdir".
 BASE_DIR = Path(__file__).resolve().parent
 
+# As startproject writes them: times are read and shown in UTC, not Django's global
+# default of America/Chicago, and a model's own key is 64-bit, as on Django 6.
+# https://docs.djangoproject.com/en/stable/topics/i18n/timezones/
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
 # Each one wraps those below it: the header-setting ones come first, so that every
 # response, redirects and errors included, carries their headers.
 # https://docs.djangoproject.com/en/stable/topics/http/middleware/
@@ -175,6 +183,20 @@ if env_flag("HTTPS_ONLY", "on" if platform_name else "off"):
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
+
+def first_refused_host_only():
+    """A logging filter that lets a process's first refused Host through, on one line
+    saying so, and no other: a misspelt ALLOWED_HOSTS shows in the log at once."""
+    seen = itertools.count()
+
+    def first(record):
+        record.msg = f"{record.getMessage()} Later refused Hosts are not logged."
+        record.args, record.exc_info, record.exc_text = (), None, None
+        return next(seen) == 0
+
+    return first
+
+
 # Warnings and errors go to stderr, one line each (a traceback after a 500), with
 # DEBUG off too. https://docs.djangoproject.com/en/stable/topics/logging/
 LOGGING = {
@@ -183,15 +205,26 @@ LOGGING = {
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
     },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {"first": {"()": first_refused_host_only}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "line"},
+        "first": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["first"],
+        },
+    },
     "root": {"handlers": ["stderr"]},
     "loggers": {
         "django": {"handlers": ["stderr"], "propagate": False},
         # A platform's router logs every request with its status, and scanners send
         # odd paths and Hosts by the thousand: in production, a 4xx costs no line,
-        # except a CSRF failure (django.security.csrf), which says why.
+        # except a CSRF failure (django.security.csrf), which says why, and the first
+        # refused Host.
         "django.request": {"level": "WARNING" if DEBUG else "ERROR"},
-        "django.security.DisallowedHost": {"level": "ERROR" if DEBUG else "CRITICAL"},
+        "django.security.DisallowedHost": {}
+        if DEBUG
+        else {"handlers": ["first"], "propagate": False},
     },
 }
 
@@ -199,7 +232,8 @@ LOGGING = {
 
 # The UPPER_CASE names above are the settings. Django is set up here, so that what
 # follows can import models and the admin's URLs.
-settings.configure(**{k: v for k, v in globals().items() if k.isupper()})
+configured = {name: value for name, value in globals().items() if name.isupper()}
+settings.configure(**configured)
 django.setup(set_prefix=False)
 
 # docs/: a recipe's models, forms and admin registrations go here.
@@ -215,9 +249,29 @@ urlpatterns = [path("", index)]
 
 
 # The machinery every response passes through, in the order MIDDLEWARE lists it.
+def csp_header(policy):
+    """A policy as Django 6 writes it: a directive's sources as a list, tuple, set or
+    string, True for a directive alone, None, False or nothing for none. CSP.NONCE is
+    left out, as Django 6 leaves it out of a page that uses no nonce."""
+    directives = []
+    for directive, sources in policy.items():
+        if sources is True:
+            directives.append(directive)
+            continue
+        if isinstance(sources, str):
+            sources = [sources]
+        elif isinstance(sources, set):
+            sources = sorted(sources)
+        # Django 6's CSP.NONCE, which only its middleware fills in.
+        sources = [s for s in sources or [] if s != "<CSP_NONCE_SENTINEL>"]
+        if sources:
+            directives.append(f"{directive} {' '.join(sources)}")
+    return "; ".join(directives)
+
+
 def content_security_policy(get_response):
     """On Django 5.2, SECURE_CSP and SECURE_CSP_REPORT_ONLY as Django 6's middleware
-    sends them (lists of sources; no nonces or decorators). Goes with Django 5.2."""
+    sends them (no nonces or decorators). Goes with Django 5.2."""
 
     def middleware(request):
         response = get_response(request)
@@ -228,11 +282,9 @@ def content_security_policy(get_response):
             ("Content-Security-Policy", "SECURE_CSP"),
             ("Content-Security-Policy-Report-Only", "SECURE_CSP_REPORT_ONLY"),
         ]:
-            policy = getattr(settings, name, {})
+            policy = csp_header(getattr(settings, name, {}))
             if policy and header not in response:
-                response[header] = "; ".join(
-                    f"{k} {' '.join(v)}" for k, v in policy.items()
-                )
+                response[header] = policy
         return response
 
     return middleware
@@ -278,6 +330,25 @@ def health_check(get_response):
         return response
 
     return middleware
+
+
+@checks.register
+def settings_set_too_late(app_configs, **kwargs):
+    """An UPPER_CASE name set below settings.configure() is a setting Django never
+    reads: `check`, runserver and migrate refuse it, saying where it goes. A class such
+    as django.utils.csp.CSP, imported for views, is no setting."""
+    return [
+        checks.Error(
+            f"{name} is set below settings.configure(), where Django never reads it.",
+            hint=f"Move it above settings.configure() in {Path(__file__).name}, "
+            "where the file marks a recipe's settings.",
+            id=f"{__name__}.E001",
+        )
+        for name, value in globals().items()
+        if name.isupper()
+        and not isinstance(value, type)
+        and configured.get(name) is not value
+    ]
 
 
 application = get_wsgi_application()

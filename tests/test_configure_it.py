@@ -9,9 +9,11 @@ import sys
 
 import django
 import pytest
+from support.extend import extended_copy
 from support.net import free_port
 from support.project import (
     BIN,
+    CHECK_CLEAN,
     PRODUCTION,
     ROOT,
     STRONG_KEY,
@@ -287,3 +289,54 @@ def test_a_refused_value_makes_gunicorn_exit_without_its_config_file_too(tmp_pat
 def test_https_variable_of_wsgiref_is_not_read_as_https_only():
     # HTTPS is what wsgiref copies into each request; hello.py must not be configured by it.
     assert settings_of(HTTPS="on")["SECURE_SSL_REDIRECT"] is False
+
+
+def test_times_are_read_and_shown_in_utc_as_startproject_sets_them():
+    # Django's global default is America/Chicago: 10:00Z would come back as 04:00-06:00.
+    code = (
+        "from django.utils import dateparse, timezone; "
+        "print(timezone.localtime(dateparse.parse_datetime('2026-12-07T10:00:00Z')))"
+    )
+    done = run_hello("shell", "-c", code)
+    assert done.stdout.splitlines()[-1] == "2026-12-07 10:00:00+00:00", done.stderr
+
+
+def test_a_models_own_key_is_64_bit_as_startproject_sets_it():
+    # Django 5.2's global default is the 32-bit AutoField, and check warns (W042).
+    assert settings_of()["DEFAULT_AUTO_FIELD"] == "django.db.models.BigAutoField"
+
+
+def test_a_setting_set_below_configure_fails_check_naming_it(tmp_path):
+    project = extended_copy(tmp_path, code='TIME_ZONE = "Europe/Paris"\n')
+    done = run_hello("check", cwd=project)
+    assert done.returncode == 1
+    assert (
+        "(hello.E001) TIME_ZONE is set below settings.configure(), where Django never "
+        "reads it.\n\tHINT: Move it above settings.configure() in hello.py"
+    ) in done.stderr, done.stderr
+
+
+def test_a_class_imported_below_configure_is_no_setting_and_checks_clean(tmp_path):
+    # As a view imports django.utils.csp.CSP on Django 6.
+    project = extended_copy(tmp_path, code="from http import HTTPStatus\n")
+    done = run_hello("check", cwd=project)
+    assert (done.returncode, done.stdout.strip()) == (0, CHECK_CLEAN), done.stderr
+
+
+def test_the_django_internals_hello_py_reads_still_mean_what_it_expects():
+    # hello.py reads three undocumented names of Django's rather than copy them: the
+    # rules of check W009, the Host parser, and the logger of a response. A Django
+    # release that changes them fails here, loudly, before a user's start-up does.
+    from django.core.checks.security import base
+    from django.http.request import split_domain_port
+    from django.utils.log import log_response
+
+    rules = (
+        base.SECRET_KEY_MIN_LENGTH,
+        base.SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+        base.SECRET_KEY_INSECURE_PREFIX,
+    )
+    assert rules == (50, 5, "django-insecure-")
+    assert split_domain_port("Example.COM:8000") == ("example.com", "8000")
+    assert split_domain_port("[::1]") == ("[::1]", "")
+    assert callable(log_response)

@@ -1,5 +1,6 @@
 """Deploy it: production settings, the Procfile under a real Procfile runner, error pages, logs."""
 
+import re
 import shutil
 import socket
 import time
@@ -14,6 +15,7 @@ from support.project import BIN, PRODUCTION, ROOT, STRONG_KEY, environment, run_
 from support.servers import (
     INSTRUMENTED,
     Server,
+    gunicorn_argv,
     gunicorn_plain,
     gunicorn_procfile_options,
     honcho_procfile,
@@ -341,7 +343,7 @@ def test_the_policy_behaves_as_djangos_docs_say_under_djangos_test_runner(tmp_pa
     done = run_hello("test", cwd=project)
     skipped = "" if django.VERSION >= (6,) else " (skipped=2)"
     lines = done.stderr.splitlines()
-    assert lines[-3].startswith("Ran 6 tests in ") and lines[-1] == "OK" + skipped, (
+    assert lines[-3].startswith("Ran 7 tests in ") and lines[-1] == "OK" + skipped, (
         done.stderr
     )
 
@@ -373,21 +375,57 @@ def test_the_procfile_keeps_an_idle_connection_open_for_the_routers_next_request
         )
 
 
-def test_in_production_a_flood_of_client_mistakes_logs_nothing_a_server_error_once(
+def test_in_production_a_flood_of_client_mistakes_logs_one_host_and_an_error_once(
     production_with_a_bug,
 ):
     # A scanner's odd paths and foreign Hosts: the router logs each request already.
+    # Only the process's first refused Host is logged, so a misspelt ALLOWED_HOSTS shows.
     port, server = production_with_a_bug
     before = server.output()
     for n in range(300):
         assert request(port, f"/scan-{n}.php", host="localhost")[0] == 404
         assert request(port, host=f"{n}.evil.example")[0] == 400
     assert request(port, "/favicon.ico", host="localhost")[0] == 404
-    assert server.output() == before
+    # The flood adds at most the process's first refused Host, if no test before it
+    # sent one; over the whole log, there is exactly one.
+    added = server.output().removeprefix(before).splitlines()
+    refused = [
+        line for line in server.output().splitlines() if "DisallowedHost" in line
+    ]
+    assert len(added) <= 1 and all("DisallowedHost" in line for line in added), added
+    assert len(refused) == 1, refused
+    assert re.search(
+        r" ERROR django\.security\.DisallowedHost: Invalid HTTP_HOST header: "
+        r"'[^']+'\. You may need to add '[^']+' to ALLOWED_HOSTS\. "
+        r"Later refused Hosts are not logged\.$",
+        refused[0],
+    ), refused
+    before = server.output()
     assert request(port, "/broken", host="localhost")[0] == 500
     logged = server.output().removeprefix(before)
     assert " ERROR django.request: Internal Server Error: /broken" in logged, logged
     assert logged.count(" ERROR ") == 1, logged
+
+
+def test_in_production_a_misspelt_allowed_hosts_leaves_one_line_naming_the_host():
+    port = free_port()
+    argv = gunicorn_argv(port)
+    server = Server(argv, environment(**PRODUCTION, ALLOWED_HOSTS="exmaple.com"))
+    try:
+        # A platform's probe: /up answers before Host validation.
+        server.wait_until_serving(port, path="/up")
+        for _ in range(3):
+            assert request(port, host="example.com")[0] == 400
+        output = server.output()
+    finally:
+        server.stop()
+    logged = [line for line in output.splitlines() if " django." in line]
+    assert len(logged) == 1 and "Traceback" not in output, logged
+    assert logged[0].endswith(
+        " ERROR django.security.DisallowedHost: Invalid HTTP_HOST header: "
+        "'example.com'. You may need to add 'example.com' to ALLOWED_HOSTS. "
+        "Later refused Hosts are not logged."
+    ), logged
 
 
 def test_with_debug_on_a_404_is_one_line_and_a_refused_host_says_why():

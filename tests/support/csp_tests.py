@@ -22,6 +22,23 @@ class ContentSecurityPolicyTests(SimpleTestCase):
 
     @override_settings(
         SECURE_CSP={
+            "default-src": "'self'",
+            "img-src": {"https://images.example", "'self'"},
+            "upgrade-insecure-requests": True,
+            "frame-src": None,
+            "object-src": False,
+            "media-src": [],
+        }
+    )
+    def test_every_value_form_djangos_docs_give_reads_as_django_6_reads_it(self):
+        self.assertEqual(
+            self.client.get("/")["Content-Security-Policy"],
+            "default-src 'self'; img-src 'self' https://images.example; "
+            "upgrade-insecure-requests",
+        )
+
+    @override_settings(
+        SECURE_CSP={
             "default-src": ["'self'"],
             "img-src": ["'self'", "https://images.example"],
         }
