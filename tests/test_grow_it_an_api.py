@@ -9,6 +9,7 @@ import json
 import re
 from urllib.parse import urlencode
 
+import django
 import pytest
 from hypothesis import HealthCheck, given, settings
 from support import api_hostile
@@ -17,14 +18,39 @@ from support.extend import ADMIN, ADMIN_PASSWORD, CREATE_ADMIN, grown_copy
 from support.net import free_port, request
 from support.servers import gunicorn_procfile_options
 from test_attack_it import send_headers_then_the_body
-from test_grow_it import GROWN, release, run, served_behind_tls, wait_for
+from test_grow_it import GROWN, https, release, run, served_behind_tls, wait_for
 
 requests = pytest.importorskip("requests")
 
 
+# On Django 6, a nonce in the policy, as its docs show: the browsable API's own policy
+# must still be valid, and the browser must report nothing.
+NONCE = """
+from django.utils.csp import CSP
+
+SECURE_CSP["script-src"] = [CSP.SELF, CSP.NONCE]
+"""
+
+
+# A DRF view of the user's own, written after the recipe, as the next one will be.
+ECHO = """
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class Echo(APIView):
+    def post(self, request):
+        return Response({"received": len(request.data)})
+
+
+urlpatterns += [path("api/echo/", Echo.as_view())]
+"""
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, database):
-    directory = grown_copy(tmp_path_factory.mktemp("api"))
+    nonce = NONCE if django.VERSION >= (6,) else ""
+    directory = grown_copy(tmp_path_factory.mktemp("api"), settings=nonce, code=ECHO)
     release(directory, DATABASE_URL=database.url)
     created = run(directory, *CREATE_ADMIN, **ADMIN_PASSWORD, DATABASE_URL=database.url)
     assert created.returncode == 0, created.stderr
@@ -110,13 +136,23 @@ def test_invalid_changes_are_answered_400_in_json_saying_why(site, api):
     assert wrong.status_code == 400 and set(wrong.json()) == {"status", "due"}
 
 
-@pytest.mark.parametrize("path", ["/api/tasks/", "/api/token/"])
+@pytest.mark.parametrize("path", ["/api/tasks/", "/api/token/", "/api/echo/"])
 @pytest.mark.parametrize("nested", ["[" * 100_000, '{"name":' * 100_000])
 def test_json_nested_deeper_than_python_parses_is_a_400(site, api, path, nested):
     headers = {"Content-Type": "application/json"}
     answer = api.post(f"{site}{path}", data=nested, headers=headers)
     assert answer.status_code == 400, answer.text
     assert answer.json() == {"detail": "JSON parse error - nested too deeply"}
+
+
+def test_the_browsable_apis_policy_is_the_sites_with_inline_styles_and_valid(site):
+    status, headers, _ = https(site, "/api/auth/login/")
+    policy = headers["content-security-policy"]
+    assert status == 200 and "<" not in policy, policy
+    assert (
+        "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self'" in policy
+    )
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
 
 
 def test_pages_hold_twenty_and_one_out_of_range_is_a_404(site, api):

@@ -4,6 +4,7 @@ binds a name that hello.py or another recipe binds to something else."""
 
 import ast
 import json
+import re
 
 import pytest
 from support.extend import docs_recipes, grown_copy, with_what_it_needs
@@ -24,6 +25,7 @@ FIRST_PAGE = {
 
 ASK = """
 import json
+import re
 from django.core.cache import cache
 from django.test import Client
 cache.set("asked", "kept")
@@ -100,3 +102,38 @@ def test_the_names_check_finds_a_recipe_that_rebinds_hello_pys_import():
     # As the static recipe once did: `security = MIDDLEWARE.index(...)`.
     recipe = bindings("security = MIDDLEWARE.index('x')")
     assert recipe["security"] != bindings((ROOT / "hello.py").read_text())["security"]
+
+
+REFUSED_PASSWORDS = """
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+for password, user in [("password", None), ("2718281828", None), ("ada-lovelace", User(username="ada-lovelace"))]:
+    try:
+        validate_password(password, user)
+        print("accepted")
+    except ValidationError as error:
+        print(error.messages[0])
+"""
+
+
+def test_the_admin_refuses_the_passwords_startproject_refuses(tmp_path):
+    project = grown_copy(
+        tmp_path, recipes=with_what_it_needs("The admin, its login guarded")
+    )
+    done = run_hello("shell", "-c", REFUSED_PASSWORDS, cwd=project)
+    assert done.stdout.splitlines()[-3:] == [
+        "This password is too common.",
+        "This password is entirely numeric.",
+        "The password is too similar to the username.",
+    ], done.stderr
+
+
+def test_no_recipe_reaches_into_a_private_name_or_a_read_only_attribute():
+    for title, recipe in RECIPES.items():
+        code = recipe.settings + recipe.models + recipe.code
+        code += "".join(recipe.variants.values())
+        private = set(re.findall(r"\.(_[a-z]\w*)", code))
+        # Model._meta is Django's documented Model _meta API.
+        assert private <= {"_meta"}, (title, private)
+        assert "models_module" not in code, title

@@ -181,7 +181,7 @@ def test_the_readmes_tests_pass_before_and_after_the_first_migration(tmp_path):
     for moment in ("before", "after"):
         done = run_hello("test", cwd=project, timeout=180)
         assert done.returncode == 0, (moment, done.stderr)
-        assert "Ran 5 tests" in done.stderr and "\nOK\n" in done.stderr, moment
+        assert "Ran 6 tests" in done.stderr and "\nOK\n" in done.stderr, moment
         run(project, "makemigrations", "hello")
 
 
@@ -202,7 +202,7 @@ def test_in_a_fresh_clone_the_tests_run_before_any_collectstatic(tmp_path):
     assert not (project / "staticfiles").exists()
     done = run_hello("test", cwd=project, timeout=180)
     assert done.returncode == 0, done.stderr
-    assert "Ran 6 tests" in done.stderr
+    assert "Ran 7 tests" in done.stderr
 
 
 @pytest.mark.parametrize("recipes", [2, None], ids=["static and database", "all"])
@@ -247,7 +247,7 @@ def test_moving_the_models_out_of_one_file_as_the_readme_says_keeps_everything(
     done = run_hello(
         "test", cwd=project, timeout=180, DATABASE_URL=config["DATABASE_URL"]
     )
-    assert done.returncode == 0 and "Ran 5 tests" in done.stderr, done.stderr
+    assert done.returncode == 0 and "Ran 6 tests" in done.stderr, done.stderr
     # The admin's login page names its stylesheets by their collected, hashed names.
     run(project, "collectstatic", "--noinput", **config)
     port = free_port()
