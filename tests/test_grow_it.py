@@ -85,7 +85,7 @@ def project(tmp_path_factory):
     return directory
 
 
-def test_the_readme_lists_the_six_recipes_each_a_page_with_code():
+def test_the_readme_lists_the_seven_recipes_each_a_page_with_code():
     recipes = docs_recipes()
     assert list(recipes) == [
         "Templates and static files",
@@ -94,8 +94,11 @@ def test_the_readme_lists_the_six_recipes_each_a_page_with_code():
         "Your own models",
         "An API",
         "A shared cache",
+        "Your own commands",
     ]
-    assert all(recipe.settings for recipe in recipes.values())
+    # Each pastes settings, but the commands recipe, which is a file of its own.
+    assert all(recipe.settings or recipe.files for recipe in recipes.values())
+    assert set(recipes["Your own commands"].files) == {"management/commands/build.py"}
     assert "admin.site.urls" in recipes["The admin, its login guarded"].code
     models = recipes["Your own models"]
     assert "admin.site.register" in models.models

@@ -21,6 +21,7 @@ FIRST_PAGE = {
     "Your own models": ("/sprints/", 302),
     "An API": ("/api/sprints/", 403),
     "A shared cache": ("/", 200),
+    "Your own commands": ("/sprints/", 302),
 }
 
 ASK = """
@@ -137,3 +138,17 @@ def test_no_recipe_reaches_into_a_private_name_or_a_read_only_attribute():
         # Model._meta is Django's documented Model _meta API.
         assert private <= {"_meta"}, (title, private)
         assert "models_module" not in code, title
+
+
+def test_the_books_build_command_renders_the_pages_to_files(tmp_path):
+    project = grown_copy(tmp_path, recipes=with_what_it_needs("Your own commands"))
+    assert run_hello("migrate", "--noinput", cwd=project).returncode == 0
+    done = run_hello("build", cwd=project)
+    assert (done.returncode, done.stdout) == (0, "/ -> build/index.html\n"), done.stderr
+    assert (project / "build" / "index.html").read_text() == "Hello World"
+    listed = run_hello("help", cwd=project).stdout
+    assert "[hello]\n    build\n" in listed, listed
+    # A page that is not there stops the command with Django's one line and exit 1.
+    done = run_hello("build", "/missing/", cwd=project)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == "CommandError: /missing/ answered 404"

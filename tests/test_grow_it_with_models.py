@@ -248,6 +248,11 @@ def test_moving_the_models_out_of_one_file_as_the_readme_says_keeps_everything(
         "test", cwd=project, timeout=180, DATABASE_URL=config["DATABASE_URL"]
     )
     assert done.returncode == 0 and "Ran 6 tests" in done.stderr, done.stderr
+    # The book's build command moved with the models, and still runs.
+    built = run_hello("build", cwd=project, DATABASE_URL=config["DATABASE_URL"])
+    assert (built.returncode, built.stdout) == (0, "/ -> build/index.html\n"), (
+        built.stderr
+    )
     # The admin's login page names its stylesheets by their collected, hashed names.
     run(project, "collectstatic", "--noinput", **config)
     port = free_port()

@@ -196,9 +196,11 @@ def moved_out_of_one_file(directory, name="hello"):
         first = block.partition("\n")[0]
         if kind == "python" and first.startswith(f"# {app}/"):
             (directory / first[2:]).write_text(block)
-    # 2. The migrations.
-    (shell,) = [block for kind, block in blocks if kind == "sh"]
-    subprocess.run(["sh", "-c", shell], cwd=directory, check=True)
+    # 2. The migrations (and 6, the commands, where the copy has any).
+    migrations, commands = [block for kind, block in blocks if kind == "sh"]
+    subprocess.run(["sh", "-c", migrations], cwd=directory, check=True)
+    if (directory / "management").is_dir():
+        subprocess.run(["sh", "-c", commands], cwd=directory, check=True)
     # 3 and 4. The model classes, below the imports the README names, and in their
     # place in NAME.py the import the README gives.
     listed = re.search(r"below the imports they use: (.+?)\.\n", steps)[1]
