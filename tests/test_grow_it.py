@@ -85,7 +85,7 @@ def project(tmp_path_factory):
     return directory
 
 
-def test_the_readme_lists_the_seven_recipes_each_a_page_with_code():
+def test_the_readme_lists_the_eight_recipes_each_a_page_with_code():
     recipes = docs_recipes()
     assert list(recipes) == [
         "Templates and static files",
@@ -95,6 +95,7 @@ def test_the_readme_lists_the_seven_recipes_each_a_page_with_code():
         "An API",
         "A shared cache",
         "Your own commands",
+        "Uploads",
     ]
     # Each pastes settings, but the commands recipe, which is a file of its own.
     assert all(recipe.settings or recipe.files for recipe in recipes.values())

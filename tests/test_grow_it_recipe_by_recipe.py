@@ -22,6 +22,7 @@ FIRST_PAGE = {
     "An API": ("/api/sprints/", 403),
     "A shared cache": ("/", 200),
     "Your own commands": ("/sprints/", 302),
+    "Uploads": ("/uploads/", 200),
 }
 
 ASK = """
