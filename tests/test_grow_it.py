@@ -455,10 +455,14 @@ def test_mozilla_http_observatory_grades_the_grown_home_page_a_plus(
 def test_git_add_commits_neither_the_database_nor_the_collected_files(
     tmp_path, ignores, project
 ):
-    # The grown copy, released and with an administrator, as a repository of its own.
+    # The grown copy, released and with an administrator, as a repository of its own,
+    # with an upload and a built page beside it.
     checkout = shutil.copytree(project, tmp_path / "checkout")
     shutil.copy(ignores, checkout / ".gitignore")
     assert (checkout / "db.sqlite3").exists() and (checkout / "staticfiles").is_dir()
+    for made in ("media/upload.png", "build/index.html", "db.sqlite3-wal"):
+        (checkout / made).parent.mkdir(exist_ok=True)
+        (checkout / made).write_text("made by the site, not written by its author")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=checkout, check=True)
     subprocess.run([*git, "add", "."], cwd=checkout, check=True)
@@ -473,7 +477,7 @@ def test_git_add_commits_neither_the_database_nor_the_collected_files(
     assert not [
         name
         for name in added
-        if name == "db.sqlite3" or name.startswith("staticfiles/")
+        if name.startswith(("db.sqlite3", "staticfiles/", "media/", "build/"))
     ], added
 
 

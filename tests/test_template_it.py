@@ -317,7 +317,9 @@ def test_the_new_projects_tests_fail_when_its_page_breaks(mysite, tmp_path):
 
 def test_the_new_project_ignores_what_its_recipes_make(mysite):
     ignored = (mysite / ".gitignore").read_text().split()
-    assert {"db.sqlite3", "staticfiles/", ".venv/", "__pycache__/"} <= set(ignored)
+    made = {"db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm", "staticfiles/"}
+    made |= {"media/", "build/", ".venv/", "__pycache__/"}
+    assert made <= set(ignored)
 
 
 # What the label names in the new project's database, read through its own ORM.
