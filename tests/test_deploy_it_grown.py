@@ -100,6 +100,8 @@ def test_a_sqlite_file_named_on_a_mounted_volume_is_used(image, tmp_path):
         "SECRET_KEY": STRONG_KEY,
         **PLATFORMS["fly.io"][0],
         "DATABASE_URL": f"sqlite:///{volume}/db.sqlite3",
+        # The uploads recipe's files, on the same volume (docs/uploads.md).
+        "MEDIA_ROOT": f"{volume}/media",
     }
     done = in_container(container(image, tmp_path, "release"), RELEASE, **variables)
     assert done.returncode == 0, done.stderr
@@ -170,6 +172,8 @@ def test_on_render_the_release_container_migrates_the_database_the_web_one_serve
     with postgresql() as database:
         variables = {"SECRET_KEY": STRONG_KEY, **render}
         variables["DATABASE_URL"] = database.socket_url
+        # Render's persistent disk, for the uploads recipe's files (docs/uploads.md).
+        variables["MEDIA_ROOT"] = str(tmp_path / "disk" / "media")
         # The release step, and a one-off to make the administrator, each in a
         # container thrown away afterwards.
         release = container(image, tmp_path, "release")

@@ -493,6 +493,14 @@ def pasted_right_after_what_they_extend(directory):
     for statement in ast.parse(text).body:
         if statement.lineno > configure:
             break
+        # A comprehension's own names are no definitions of the module's.
+        inner = {
+            name.id
+            for loop in ast.walk(statement)
+            if isinstance(loop, ast.comprehension)
+            for name in ast.walk(loop.target)
+            if isinstance(name, ast.Name)
+        }
         for node in ast.walk(statement):
             names = []
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -501,7 +509,7 @@ def pasted_right_after_what_they_extend(directory):
                 names = [node.name]
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [(a.asname or a.name).split(".")[0] for a in node.names]
-            for name in names:
+            for name in set(names) - inner:
                 defined[name] = statement.end_lineno
     insertions, after = {}, 0
     for settings, *_ in docs_recipes().values():

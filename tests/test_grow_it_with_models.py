@@ -216,7 +216,7 @@ def test_a_fresh_clone_with_no_static_folder_yet_checks_clean(tmp_path, recipes)
         code="".join(recipe.code for recipe in chosen),
     )
     for path, text in (p for recipe in chosen for p in recipe.files.items()):
-        (project / path).parent.mkdir(exist_ok=True)
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(text)
     done = run_hello("check", cwd=project)
     assert (done.returncode, done.stdout.strip()) == (0, CHECK_CLEAN), done.stderr
