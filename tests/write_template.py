@@ -70,7 +70,8 @@ The template's docs/platforms.md says how on each platform, and docs/own-server.
 ## Grow it
 
 The template's docs/ has a page a recipe, each saying which recipes it needs first:
-templates-and-static-files.md, database.md, admin.md, models.md, api.md and shared-cache.md.
+templates-and-static-files.md, database.md, admin.md, models.md, api.md,
+shared-cache.md, commands.md and uploads.md.
 Paste each block where `{{ project_name }}.py` marks it, and write `{{ project_name }}` where a page writes `hello`.
 """
 
