@@ -4,9 +4,7 @@ PostgreSQL; its migrations, permissions, fixtures and tests; a fresh clone's fir
 commands; and the README's way "Out of one file", which keeps every row.
 """
 
-import http.client
 import json
-import re
 import shutil
 
 import pytest
@@ -14,6 +12,7 @@ from support.extend import (
     docs_recipes,
     extended_copy,
     grown_copy,
+    log_in,
     moved_out_of_one_file,
 )
 from support.net import free_port, request
@@ -70,29 +69,16 @@ LABELLED = {
 def sprints_page(port):
     """/sprints/ as the owner sees it, logged in at the admin's login page: the status
     and the page; and the status an anonymous visitor gets."""
-    anonymous = request(port, "/sprints/", host="localhost", headers=PROXIED)[0]
-    _, answer, page = request(port, "/admin/login/", host="localhost", headers=PROXIED)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    form = f"csrfmiddlewaretoken={token}&username=owner&password=a-long-password-1234"
-    login = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    login.request(
-        "POST",
-        "/admin/login/?next=/sprints/",
-        body=form,
-        headers={
-            **PROXIED,
-            "Host": "localhost",
-            "Cookie": answer["set-cookie"].split(";")[0],
-            "Origin": "https://localhost",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
-    response = login.getresponse()
-    assert response.status == 302, response.read()
-    cookies = [value.split(";")[0] for value in response.headers.get_all("Set-Cookie")]
-    login.close()
-    headers = {**PROXIED, "Cookie": "; ".join(cookies)}
-    status, _, page = request(port, "/sprints/", host="localhost", headers=headers)
+
+    def send(path, **options):
+        headers = {**PROXIED, **options.pop("headers", {})}
+        return request(port, path, host="localhost", headers=headers, **options)
+
+    anonymous = send("/sprints/")[0]
+    owner = {"username": "owner", "password": "a-long-password-1234"}
+    status, session = log_in(send, "https://localhost", **owner)
+    assert status == 302, session
+    status, _, page = send("/sprints/", headers={"Cookie": session.split(";")[0]})
     return status, page, anonymous
 
 

@@ -17,7 +17,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from support.extend import ADMIN, ADMIN_PASSWORD, CREATE_ADMIN, grown_copy
+from support.extend import ADMIN, ADMIN_PASSWORD, CREATE_ADMIN, grown_copy, log_in
 from support.net import free_port, request
 from support.postgres import postgresql
 from support.project import PRODUCTION, run_hello
@@ -200,28 +200,6 @@ def direct(port, path="/", **options):
     """A request straight to one instance, as the router would send it."""
     headers = {"X-Forwarded-Proto": "https", **options.pop("headers", {})}
     return request(port, path, host="localhost", headers=headers, **options)
-
-
-def log_in(
-    send, origin, password=ADMIN["password"], username=ADMIN["username"], **options
-):
-    """The admin's login form, filled in and sent with `send`: (status, cookies)."""
-    status, headers, page = send("/admin/login/", **options)
-    assert status == 200, page
-    csrf = headers["set-cookie"].split(";")[0]
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    form = f"csrfmiddlewaretoken={token}&username={username}"
-    form += f"&password={password}&next=/admin/"
-    headers = {
-        **options.pop("headers", {}),
-        "Cookie": csrf,
-        "Origin": origin,
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    status, answer, _ = send(
-        "/admin/login/", method="POST", body=form, headers=headers, **options
-    )
-    return status, answer.get("set-cookie", "")
 
 
 def test_a_login_made_on_one_instance_holds_on_the_other(cluster):

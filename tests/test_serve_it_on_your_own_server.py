@@ -6,11 +6,10 @@ as its page shows; a body over the cap gets a 413, never a 502."""
 
 import collections
 import concurrent.futures
-import re
 import shutil
 
 import pytest
-from support.extend import docs_recipes, grown_copy
+from support.extend import docs_recipes, grown_copy, log_in
 from support.net import free_port, request
 from support.project import PRODUCTION, ROOT, run_hello
 from support.servers import Server, gunicorn_procfile_options, nginx_argv
@@ -48,23 +47,14 @@ def failed_admin_login(port, n):
     """Attempt n: a wrong password for one of 12 usernames, each from an address of
     its own, as the router names it: the status of the POST."""
     forwarded = {**PROXIED, "X-Forwarded-For": f"198.51.100.{n % 12}"}
-    # Each attempt hashes a password, slowly by design: a busy machine takes its time.
-    status, answer, page = request(
-        port, "/admin/login/", host="localhost", headers=forwarded, timeout=120
-    )
-    assert status == 200, page
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    form = f"csrfmiddlewaretoken={token}&username=guess-{n % 12}&password=wrong-{n}"
-    headers = {
-        **forwarded,
-        "Cookie": answer["set-cookie"].split(";")[0],
-        "Origin": "https://localhost",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    path = "/admin/login/?next=/admin/"
-    return request(
-        port, path, "POST", "localhost", headers=headers, body=form, timeout=120
-    )[0]
+
+    def send(path, **options):
+        # Each attempt hashes a password, slowly by design: a busy machine takes time.
+        return request(port, path, host="localhost", timeout=120, **options)
+
+    origin = "https://localhost"
+    guess = {"username": f"guess-{n % 12}", "password": f"wrong-{n}"}
+    return log_in(send, origin, **guess, headers=forwarded)[0]
 
 
 def write(port, n):

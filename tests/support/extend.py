@@ -43,6 +43,29 @@ CREATE_ADMIN = ["createsuperuser", "--noinput", "--username", ADMIN["username"]]
 CREATE_ADMIN += ["--email", "admin@example.com"]
 ADMIN_PASSWORD = {"DJANGO_SUPERUSER_PASSWORD": ADMIN["password"]}
 
+
+def log_in(
+    send, origin, password=ADMIN["password"], username=ADMIN["username"], **options
+):
+    """The admin's login form, filled in and sent with `send`: (status, cookies)."""
+    status, headers, page = send("/admin/login/", **options)
+    assert status == 200, page
+    csrf = headers["set-cookie"].split(";")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    form = f"csrfmiddlewaretoken={token}&username={username}"
+    form += f"&password={password}&next=/admin/"
+    headers = {
+        **options.pop("headers", {}),
+        "Cookie": csrf,
+        "Origin": origin,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    status, answer, _ = send(
+        "/admin/login/", method="POST", body=form, headers=headers, **options
+    )
+    return status, answer.get("set-cookie", "")
+
+
 # The places hello.py marks for what the recipes in docs/ add, and the first line of
 # each of their Python blocks, saying which place it goes to.
 SETTINGS_PLACE = "# docs/: a recipe's settings go here"
