@@ -190,9 +190,11 @@ def first_refused_host_only():
     seen = itertools.count()
 
     def first(record):
+        if next(seen):
+            return False
         record.msg = f"{record.getMessage()} Later refused Hosts are not logged."
         record.args, record.exc_info, record.exc_text = (), None, None
-        return next(seen) == 0
+        return True
 
     return first
 
